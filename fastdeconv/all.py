@@ -1,1 +1,3 @@
 from .core import *
+from .layers import *
+from .models import *
