@@ -13,7 +13,7 @@ from fastcore.basics import store_attr, tuplify
 
 # %% auto #0
 __all__ = ['isqrt_newton_schulz', 'isqrt_eigh', 'deconv_block', 'DeconvBase', 'FastDeconv', 'correlated_images', 'offdiag_corr',
-           'DeconvLinear']
+           'deconv_modules', 'freeze_deconv', 'DeconvLinear']
 
 # %% ../nbs/00_core.ipynb #16ea3a40
 def isqrt_newton_schulz(
@@ -271,6 +271,20 @@ def offdiag_corr(
     R = (C/(d.unsqueeze(-1)*d.unsqueeze(-2))).abs()
     n = C.shape[-1]
     return (R.sum((-2,-1)) - R.diagonal(dim1=-2, dim2=-1).sum(-1)) / max(n*(n-1), 1)
+
+# %% ../nbs/00_core.ipynb #3e6cbea0
+def deconv_modules(
+    model:nn.Module, # Any model
+)->list[DeconvBase]:
+    "The deconvolution layers of `model`"
+    return [m for m in model.modules() if isinstance(m, DeconvBase)]
+
+def freeze_deconv(
+    model:nn.Module, # Any model
+    frozen:bool=True, # Train with the running statistics (`True`) or the batch statistics (`False`)
+):
+    "Set `frozen` on every deconvolution layer of `model`"
+    for m in deconv_modules(model): m.frozen = frozen
 
 # %% ../nbs/00_core.ipynb #1bf61d0f
 class DeconvLinear(DeconvBase):
