@@ -1,3 +1,5 @@
 from .core import *
 from .layers import *
 from .models import *
+from .distributed import *
+from .data import *
