@@ -1,5 +1,6 @@
 from .core import *
 from .layers import *
 from .models import *
+from .callbacks import *
 from .distributed import *
 from .data import *
