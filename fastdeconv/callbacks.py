@@ -11,12 +11,13 @@ from itertools import islice
 import torch, torch.nn as nn
 from fastcore.basics import store_attr, patch
 from fastai.callback.core import Callback
+from fastai.callback.schedule import ParamScheduler
 from fastai.callback.hook import Hooks
 from fastai.learner import Recorder
 from .core import *
 
 # %% auto #0
-__all__ = ['precise_deconv_stats', 'DeconvWarmup', 'FreezeDeconv', 'PreciseDeconvStats', 'DeconvMonitor']
+__all__ = ['precise_deconv_stats', 'DeconvWarmup', 'FreezeDeconv', 'PreciseDeconvStats', 'StemLR', 'DeconvMonitor']
 
 # %% ../nbs/03_callbacks.ipynb #0e2b0f7e
 def _accumulate(acc, m, inp, out):
@@ -31,14 +32,17 @@ def precise_deconv_stats(
     dl, # Batches to compute the statistics from, such as `dls.train`
     n_batches:int=20, # How many batches of `dl` to use
     n_inp:int=1, # How many elements of a batch are model inputs
+    bn:bool=True, # Recompute the BatchNorm running statistics from the same batches too (else leave them)
 ):
-    "Set the running statistics of `model`'s deconvolution layers to the pooled statistics of `n_batches` of `dl`"
+    "Set the running statistics of `model`'s deconvolution layers (and BatchNorm's) to the pooled statistics of `n_batches` of `dl`"
     ms,acc = deconv_modules(model),{}
     if not ms: return
     bns = [(m, m.momentum) for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     training = model.training
     try:
-        for m,_ in bns: m.momentum = 0.
+        for m,_ in bns:
+            if bn: m.reset_running_stats()
+            m.momentum = None if bn else 0.
         model.train()
         with torch.no_grad(), Hooks(ms, partial(_accumulate, acc), detach=False):
             for b in islice(dl, n_batches): model(*b[:n_inp])
@@ -78,10 +82,22 @@ class PreciseDeconvStats(Callback):
     def __init__(self,
         n_batches:int=20, # Training batches to pool
         every_epoch:bool=False, # Before every validation rather than the last one only
-    ): store_attr()
+    ): store_attr(); self.trained = False
+    def after_train(self): self.trained = not hasattr(self.learn, 'lr_finder')
     def before_validate(self):
-        if hasattr(self.learn, 'lr_finder') or not (self.every_epoch or self.epoch==self.n_epoch-1): return
-        precise_deconv_stats(self.model, self.dls.train, self.n_batches, self.dls.n_inp)
+        if self.trained and (self.every_epoch or self.epoch==self.n_epoch-1):
+            precise_deconv_stats(self.model, self.dls.train, self.n_batches, self.dls.n_inp)
+        self.trained = False
+
+# %% ../nbs/03_callbacks.ipynb #e80a56ae
+class StemLR(Callback):
+    "Train the first parameter group (the stem) at `mult` times the scheduled learning rate"
+    order = ParamScheduler.order+1 # after the scheduler has set the learning rates of the batch
+    def __init__(self, mult:float=10.): store_attr()
+    def before_batch(self):
+        if self.training: self.opt.hypers[0]['lr'] *= self.mult
+    def after_batch(self):
+        if self.training: self.opt.hypers[0]['lr'] /= self.mult
 
 # %% ../nbs/03_callbacks.ipynb #07a12e76
 class DeconvMonitor(Callback):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch import Tensor
+from torch.profiler import record_function
 from fastcore.basics import store_attr, tuplify
 
 # %% auto #0
@@ -21,14 +22,14 @@ def isqrt_newton_schulz(
     n_iter:int=5, # Coupled Newton–Schulz iterations
 )->Tensor:
     "Approximate inverse square root of `A` by `n_iter` coupled Newton–Schulz iterations"
-    norm = torch.linalg.matrix_norm(A, keepdim=True)
-    I = torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
-    Y,Z = A/norm,None
+    n,norm = A.shape[-1],torch.linalg.matrix_norm(A, keepdim=True)
+    Y,Z = (A/norm).reshape(-1, n, n),None
+    I = torch.eye(n, dtype=A.dtype, device=A.device).expand_as(Y)
     for i in range(n_iter):
-        T = 1.5*I - 0.5*(Y if Z is None else Z@Y)
+        T = 1.5*I - 0.5*Y if Z is None else torch.baddbmm(I, Z, Y, beta=1.5, alpha=-0.5)
         Z = T if Z is None else T@Z
         if i<n_iter-1: Y = Y@T
-    return Z/norm.sqrt()
+    return Z.view_as(A)/norm.sqrt()
 
 # %% ../nbs/00_core.ipynb #621d9475
 class _EighISqrt(torch.autograd.Function):
@@ -68,39 +69,49 @@ def _check_pos(**kw):
     for k,v in kw.items():
         if any(o<=0 for o in tuplify(v)): raise ValueError(f"`{k}` must be positive, got {v}")
 
+def _gram(X):
+    "Sums of outer products `(groups, block*k, block*k)` of samples `X`, `(samples, groups, blocks, block*k)`"
+    X = X.transpose(0, 1).reshape(X.shape[1], -1, X.shape[-1])
+    return X.mT @ X
+
 class DeconvBase(nn.Module):
     "Running statistics, batch statistics and weight folding shared by the deconvolution layers"
-    def _init_deconv(self, ni, nf, groups, ksz, block, n_iter, eps, momentum, method):
+    def _init_deconv(self, ni, nf, groups, ksz, block, n_iter, eps, momentum, method, grad_stats):
         _check_pos(ni=ni, nf=nf, groups=groups, block=block, n_iter=n_iter, eps=eps)
         if ni%groups or nf%groups:
             raise ValueError(f"`ni` ({ni}) and `nf` ({nf}) must both be divisible by `groups` ({groups})")
         if not 0<momentum<=1: raise ValueError(f"`momentum` must be in (0, 1], got {momentum}")
         if method not in _isqrt: raise ValueError(f"`method` must be one of {list(_isqrt)}, got {method!r}")
-        store_attr('ni,nf,groups,n_iter,eps,momentum,method')
+        store_attr('ni,nf,groups,n_iter,eps,momentum,method,grad_stats')
         self.block = deconv_block(ni//groups, block)
         self.nb,self.nfeat = ni//groups//self.block, self.block*ksz
         self.frozen,self._cache = False,None
         self.register_buffer('running_mean', torch.zeros(ni*ksz))
         self.register_buffer('running_deconv', torch.eye(self.nfeat).repeat(groups, 1, 1))
+        self.register_buffer('num_batches_tracked', torch.tensor(0))
 
     def reset_running_stats(self):
-        "Running mean to zero and running whitening to the identity"
+        "Running mean to zero, running whitening to the identity, no batch tracked"
         self.running_mean.zero_()
         self.running_deconv.copy_(torch.eye(self.nfeat).expand_as(self.running_deconv))
+        self.num_batches_tracked.zero_()
 
     def _reduce(self, t): return t
+
+    def _samples(self, x):
+        X = self.patches(x)
+        return X.to(torch.promote_types(X.dtype, torch.float32)).view(-1, self.groups, self.nb, self.nfeat)
 
     def batch_stats(self,
         x:Tensor, # A batch of input
     )->tuple[Tensor,Tensor]:
         "Mean `(ni*k,)` and whitening matrices `(groups, block*k, block*k)` of the sampled patches of `x`, in float32 or wider"
-        with torch.autocast(x.device.type, enabled=False):
-            X = self.patches(x)
-            X = X.to(torch.promote_types(X.dtype, torch.float32)).view(-1, self.groups, self.nb, self.nfeat)
+        with (record_function('deconv_stats'), torch.autocast(x.device.type, enabled=False),
+              torch.set_grad_enabled(self.grad_stats and torch.is_grad_enabled())):
+            X = self._samples(x)
             n = self._reduce(X.new_tensor(float(X.shape[0])))
             mean = self._reduce(X.sum(0))/n
-            X = X-mean
-            cov = self._reduce(torch.einsum('mgbi,mgbj->gij', X, X))/(n*self.nb)
+            cov = self._reduce(_gram(X-mean))/(n*self.nb)
             cov = cov + self.eps*torch.eye(self.nfeat, dtype=cov.dtype, device=cov.device)
             deconv = isqrt_eigh(cov) if self.method=='eigh' else isqrt_newton_schulz(cov, self.n_iter)
         return mean.flatten(), deconv
@@ -111,16 +122,19 @@ class DeconvBase(nn.Module):
     )->tuple[Tensor,Tensor]:
         "Weight and bias of the plain layer that whitens with `mean` and `deconv`, then applies `weight` and `bias`"
         g,w = self.groups,self.weight
-        with torch.autocast(w.device.type, enabled=False):
-            wd = w.to(deconv.dtype).view(g, -1, self.nfeat) @ deconv
+        with record_function('deconv_fold'), torch.autocast(w.device.type, enabled=False):
+            wd = w.to(deconv.dtype).reshape(g, -1, self.nfeat) @ deconv
             b = -(wd.view(g, self.nf//g, -1) @ mean.to(deconv.dtype).view(g, -1, 1)).flatten()
             if self.bias is not None: b = b + self.bias
-        return wd.view_as(w).to(w.dtype), b.to(w.dtype)
+        return wd.view(w.shape).to(w.dtype), b.to(w.dtype)
 
     def _update_running(self, mean, deconv):
+        "Average the first `1/momentum` batches into the running statistics, then move them by `momentum`; skip non-finite batches"
         with torch.no_grad():
-            self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
-            self.running_deconv.lerp_(deconv.to(self.running_deconv.dtype), self.momentum)
+            ok = mean.isfinite().all() & deconv.isfinite().all()
+            w = (1/(self.num_batches_tracked+1)).clamp(min=self.momentum)
+            for r,o in ((self.running_mean, mean), (self.running_deconv, deconv)): r.copy_(torch.where(ok, r.lerp(o.to(r.dtype), w.to(r.dtype)), r))
+            self.num_batches_tracked.add_(ok.long())
 
     def _cache_key(self):
         return tuple((t._version, t.data_ptr(), t.dtype) for t in (self.weight, self.bias, self.running_mean,
@@ -133,6 +147,10 @@ class DeconvBase(nn.Module):
         if self._cache is None or self._cache[0]!=key:
             with torch.no_grad(): self._cache = key,self.fold(self.running_mean, self.running_deconv)
         return self._cache[1]
+
+    def _stats_repr(self):
+        s = f'n_iter={self.n_iter}' if self.method=='ns' else "method='eigh'"
+        return s + ('' if self.grad_stats else ', grad_stats=False')
 
     def train(self, mode:bool=True):
         self._cache = None
@@ -152,11 +170,10 @@ class DeconvBase(nn.Module):
     )->Tensor:
         "Covariance `(groups, block*k, block*k)` of the sampled patches of `x`, after whitening if `whiten`"
         with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
-            X = self.patches(x)
-            X = X.to(torch.promote_types(X.dtype, torch.float32)).view(-1, self.groups, self.nb, self.nfeat)
+            X = self._samples(x)
             X = X - X.mean(0)
             if whiten: X = torch.einsum('mgbi,gij->mgbj', X, self.running_deconv.to(X.dtype))
-            return torch.einsum('mgbi,mgbj->gij', X, X)/(X.shape[0]*self.nb)
+            return _gram(X)/(X.shape[0]*self.nb)
 
 # %% ../nbs/00_core.ipynb #5c15ae7b
 class FastDeconv(DeconvBase):
@@ -171,13 +188,14 @@ class FastDeconv(DeconvBase):
         groups:int=1, # Channel groups, as in `nn.Conv2d` (`groups=ni` is depthwise)
         bias:bool=True, # Learn a bias? The mean correction goes into the convolution's bias either way
         ndim:int=2, # Spatial dimensions: 1, 2 or 3
-        block:int=64, # Channels per block sharing one covariance (the paper's rule when it does not divide `ni/groups`)
+        block:int=16, # Channels per block sharing one covariance (the paper's rule when it does not divide `ni/groups`)
         sampling_stride:int=3, # Patches are sampled every `sampling_stride*stride` positions
         n_iter:int=5, # Newton–Schulz iterations
         eps:float=1e-5, # Added to the covariance's diagonal
         momentum:float=0.1, # Weight of each batch in the running statistics
         padding_mode:str='zeros', # 'zeros', 'reflect', 'replicate' or 'circular'
         method:str='ns', # Inverse square root: 'ns' (Newton–Schulz) or 'eigh' (exact)
+        grad_stats:bool=True, # Back-propagate through the batch statistics, as the paper does?
     ):
         super().__init__()
         if ndim not in (1,2,3): raise ValueError(f"`ndim` must be 1, 2 or 3, got {ndim}")
@@ -188,7 +206,7 @@ class FastDeconv(DeconvBase):
         if padding_mode not in ('zeros','reflect','replicate','circular'):
             raise ValueError(f"`padding_mode` must be 'zeros', 'reflect', 'replicate' or 'circular', got {padding_mode!r}")
         store_attr('ks,stride,padding,dilation,ndim,sampling_stride,padding_mode')
-        self._init_deconv(ni, nf, groups, math.prod(ks), block, n_iter, eps, momentum, method)
+        self._init_deconv(ni, nf, groups, math.prod(ks), block, n_iter, eps, momentum, method, grad_stats)
         self.weight = nn.Parameter(torch.empty(nf, ni//groups, *ks))
         self.bias = nn.Parameter(torch.empty(nf)) if bias else None
         self.reset_parameters()
@@ -244,8 +262,7 @@ class FastDeconv(DeconvBase):
         if self.groups>1: s += f', groups={self.groups}'
         if self.bias is None: s += ', bias=False'
         if self.padding_mode!='zeros': s += f', padding_mode={self.padding_mode!r}'
-        return s + f', block={self.block}, sampling_stride={self.sampling_stride}, ' + (
-            f'n_iter={self.n_iter}' if self.method=='ns' else "method='eigh'")
+        return s + f', block={self.block}, sampling_stride={self.sampling_stride}, ' + self._stats_repr()
 
 # %% ../nbs/00_core.ipynb #c6af8b8f
 def correlated_images(
@@ -298,9 +315,10 @@ class DeconvLinear(DeconvBase):
         eps:float=1e-5, # Added to the covariance's diagonal
         momentum:float=0.1, # Weight of each batch in the running statistics
         method:str='ns', # Inverse square root: 'ns' (Newton–Schulz) or 'eigh' (exact)
+        grad_stats:bool=True, # Back-propagate through the batch statistics, as the paper does?
     ):
         super().__init__()
-        self._init_deconv(ni, nf, 1, 1, block, n_iter, eps, momentum, method)
+        self._init_deconv(ni, nf, 1, 1, block, n_iter, eps, momentum, method, grad_stats)
         self.weight = nn.Parameter(torch.empty(nf, ni))
         self.bias = nn.Parameter(torch.empty(nf)) if bias else None
         self.reset_parameters()
@@ -326,5 +344,5 @@ class DeconvLinear(DeconvBase):
         return F.linear(x, w, b)
 
     def extra_repr(self):
-        return f'{self.ni}, {self.nf}' + (', bias=False' if self.bias is None else '') + f', block={self.block}, ' + (
-            f'n_iter={self.n_iter}' if self.method=='ns' else "method='eigh'")
+        s = f'{self.ni}, {self.nf}' + (', bias=False' if self.bias is None else '')
+        return s + f', block={self.block}, ' + self._stats_repr()

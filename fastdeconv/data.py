@@ -7,7 +7,7 @@ Docs: https://fastdeconv.github.io/fastdeconv/data.html.md"""
 
 # %% ../nbs/06_data.ipynb #ebe57901
 from __future__ import annotations
-import difflib, math, shutil, tarfile
+import difflib, inspect, math, shutil, tarfile
 from pathlib import Path
 import torch, torch.nn.functional as F
 from torch import Tensor
@@ -60,14 +60,15 @@ def tensor_dls(
     valid_pct:float=0.2, # Fraction of the items in the validation set
     seed:int=42, # Random seed of the split
     batch_tfms:list|None=None, # Batch transforms run before normalisation, e.g. augmentation
-    **kwargs # Passed to `Datasets.dataloaders`, e.g. `num_workers`
+    num_workers:int=0, # Processes loading the data
+    device=None, # Device of the batches; `None` for fastai's default
 )->DataLoaders:
     "`DataLoaders` of images `x` and targets `y`, split at random, normalised with the training images' channel stats"
     splits = RandomSplitter(valid_pct, seed)(y)
     tls = [TfmdLists(list(x), Transform(cls), splits=splits), TfmdLists(y, y_tfms, splits=splits)]
     xt = x[splits[0]]
     norm = Normalize.from_stats(xt.mean((0,2,3)), xt.std((0,2,3)))
-    return Datasets(tls=tls).dataloaders(bs=bs, after_batch=[norm, *L(batch_tfms)], **kwargs)
+    return Datasets(tls=tls).dataloaders(bs=bs, after_batch=[norm, *L(batch_tfms)], num_workers=num_workers, device=device)
 
 # %% ../nbs/06_data.ipynb #be86468d
 @delegates(tensor_dls, but=['cls'])
@@ -183,7 +184,8 @@ def folder_dls(
     stats:tuple|None=imagenet_stats, # Mean and std per channel to normalise with; `None` to compute them from a batch
     verify:bool=True, # Check up front that every image decodes (and, without `size`, that they have one size)?
     batch_tfms:list|None=None, # Batch transforms run before normalisation, e.g. `aug_transforms()`
-    **kwargs # Passed to `DataBlock.dataloaders`, e.g. `num_workers`
+    num_workers:int=0, # Processes loading the data
+    device=None, # Device of the batches; `None` for fastai's default
 )->DataLoaders:
     "`DataLoaders` of the images in the folder `path`, labelled by the name of their parent folder"
     if not path.is_dir(): raise DataError(f"{path} is not a folder: expected {image_layouts}")
@@ -199,7 +201,7 @@ def folder_dls(
     dblock = DataBlock((ImageBlock, CategoryBlock), get_y=parent_label, splitter=splitter,
                        item_tfms=Resize(size) if size else None,
                        batch_tfms=[Normalize.from_stats(*stats) if stats else Normalize(), *L(batch_tfms)])
-    return dblock.dataloaders(files, path=root, bs=bs, **kwargs)
+    return dblock.dataloaders(files, path=root, bs=bs, num_workers=num_workers, device=device)
 
 # %% ../nbs/06_data.ipynb #c1db931d
 fastai_datasets = {Path(u).name.split('.')[0]: u for u in vars(URLs).values()
@@ -258,5 +260,8 @@ def get_dls(
     "`DataLoaders` of an embedded dataset, a fastai dataset, or an image folder or archive"
     kwargs.update(bs=bs, valid_pct=valid_pct, seed=seed, num_workers=num_workers,
                   **{k:v for k,v in dict(size=size, n_items=n_items).items() if v is not None})
-    if isinstance(data, str) and data in embedded_datasets: return embedded_datasets[data](**kwargs)
-    return folder_dls(resolve_data(data), **kwargs)
+    fn = embedded_datasets[data] if isinstance(data, str) and data in embedded_datasets else folder_dls
+    opts = [o for o in inspect.signature(fn).parameters if o!='path']
+    extra = sorted(set(kwargs) - set(opts))
+    if extra: raise DataError(f"`{fn.__name__}` takes no {', '.join(f'`{o}`' for o in extra)}; its options: {', '.join(opts)}")
+    return folder_dls(resolve_data(data), **kwargs) if fn is folder_dls else fn(**kwargs)

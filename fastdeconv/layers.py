@@ -14,7 +14,7 @@ from fastai.layers import ConvLayer, init_linear, defaults
 from .core import *
 
 # %% auto #0
-__all__ = ['DeconvLayer', 'deconv_like', 'stem_convs', 'deconvolutionize', 'fold_deconv']
+__all__ = ['DeconvLayer', 'deconv_like', 'stem_convs', 'deconvolutionize', 'fold_deconv', 'plot_deconv_filters']
 
 # %% ../nbs/01_layers.ipynb #7bd5cc70
 class DeconvLayer(nn.Sequential):
@@ -156,3 +156,34 @@ def fold_deconv(
         with torch.no_grad(): new.weight.copy_(w); new.bias.copy_(b)
         model.set_submodule(name, new)
     return model
+
+# %% ../nbs/01_layers.ipynb #ef7cd7cb
+def plot_deconv_filters(
+    layer:FastDeconv, # A 2D `FastDeconv` layer, usually a model's first
+    max_filters:int=32, # At most this many folded filters
+    figsize=(12, 4), # Size of the figure
+):
+    "Plot the centre-pixel whitening kernels of `layer`'s running statistics and its folded filters"
+    import matplotlib.pyplot as plt
+    if layer.ndim!=2: raise ValueError(f"plot_deconv_filters shows 2D kernels, got a layer with ndim={layer.ndim}")
+    b,(kh,kw) = layer.block,layer.ks
+    D = layer.running_deconv[0].detach().float().cpu().view(b, kh*kw, b, kh, kw)[:, kh*kw//2]
+    w = layer.folded()[0].detach().float().cpu()[:max_filters]
+    fig = plt.figure(figsize=figsize, layout='constrained')
+    left,right = fig.subfigures(1, 2, width_ratios=[1, 2])
+    left.suptitle('whitening kernels (centre pixel)')
+    axs = left.subplots(b, b, squeeze=False)
+    for i in range(b):
+        for j in range(b):
+            k = D[i, j]
+            axs[i,j].imshow(k, cmap='RdBu_r', vmin=-k.abs().max(), vmax=k.abs().max())
+            axs[i,j].set_axis_off()
+    right.suptitle('folded filters')
+    n = len(w)
+    axs = right.subplots(max(1, (n+7)//8), min(n, 8), squeeze=False)
+    for ax,f in zip(axs.flat, w):
+        f = f[:3] if f.shape[0]>=3 else f[:1]
+        f = (f-f.min())/(f.max()-f.min()+1e-8)
+        ax.imshow(f.permute(1, 2, 0) if f.shape[0]==3 else f[0], cmap=None if f.shape[0]==3 else 'gray')
+    for ax in axs.flat: ax.set_axis_off()
+    return fig

@@ -1,0 +1,41 @@
+"CIFAR-10 experiments of `10_cifar10.ipynb` on CPU: each run appends one JSON line to `cifar10_cpu.jsonl`"
+# Run from nbs/experiments: OMP_NUM_THREADS=2 python cifar10_cpu.py [--only TAG]; the runs of one tag with --only
+import json, sys, time, warnings
+from fastai.vision.all import *
+from fastdeconv.all import *
+from fastdeconv.cli import EpochTimer
+warnings.filterwarnings('ignore')
+out = Path('cifar10_cpu.jsonl')
+archive = Path('../../../shared/data/cifar10-train.tgz')
+
+def cifar_dls(seed=42): return get_dls(archive, bs=64, n_items=10_000, valid_pct=0.1, seed=seed, stats=cifar_stats, verify=False)
+
+def log(**kw):
+    with out.open('a') as f: f.write(json.dumps(kw)+'\n')
+
+def run(tag, arch, epochs, seed=0, usual=False, save=None, **kwargs):
+    "Train `arch` (the usual fastai way if `usual`, else with `deconv_learner`'s defaults) and log accuracy, losses and times"
+    set_seed(seed, reproducible=True)
+    dls = cifar_dls()
+    if usual: learn = Learner(dls, arch(n_out=10), wd=1e-2, metrics=accuracy, cbs=EpochTimer())
+    else: learn = deconv_learner(dls, arch, cbs=EpochTimer(), **kwargs)
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, 1e-2 if usual else None)
+    losses = [float(o) for o in learn.recorder.losses]
+    log(tag=tag, arch=arch.__name__, epochs=epochs, seed=seed, usual=usual, kwargs={k:str(v) for k,v in kwargs.items()},
+        accs=[float(v[2]) for v in learn.recorder.values], valid_loss=[float(v[1]) for v in learn.recorder.values],
+        s_per_epoch=learn.epoch_timer.times, losses=losses[::5], finite=all(map(math.isfinite, losses)),
+        params=sum(p.numel() for p in learn.model.parameters()), torch=torch.__version__, threads=torch.get_num_threads())
+    if save: torch.save(learn.model[0][0][0].state_dict(), save)
+
+plan = [('bar', xresnet18, 3, dict(seed=s, usual=True)) for s in range(3)] + \
+       [('bar', deconv_xresnet18, 3, dict(seed=s)) for s in range(3)]
+plan = [plan[i] for i in (0, 3, 1, 4, 2, 5)]
+plan += [('budget', a, 1, {}) for a in (xresnet18, deconv_xresnet18, deconv_xresnet18_all)]
+plan += [('budget', deconv_xresnet18_all, 3, {})]
+plan += [('sgd', a, 3, dict(opt_func=partial(SGD, mom=0.9), lr=1.0)) for a in (deconv_xresnet18, xresnet18)]
+plan += [('sgd_stem1', deconv_xresnet18, 3, dict(opt_func=partial(SGD, mom=0.9), lr=1.0, stem_lr_mult=1))]
+plan += [('budget', xresnet18, 10, {}), ('budget', deconv_xresnet18, 10, dict(save='deconv_stem_10ep.pth')),
+         ('budget', deconv_xresnet18_all, 10, {})]
+only = sys.argv[sys.argv.index('--only')+1] if '--only' in sys.argv else None
+for tag,arch,epochs,kw in plan:
+    if only in (None, tag): run(tag, arch, epochs, **kw)
