@@ -44,11 +44,14 @@ def _arch(name):
     return _model_fns[name]
 
 class EpochTimer(Callback):
-    "Record the wall-clock seconds of each epoch in `times`"
+    "Record the wall-clock seconds of each training epoch of the last `fit` (training and validation) in `times`"
     order = Recorder.order+1
-    def before_fit(self): self.times = []
-    def before_epoch(self): self.t = time.perf_counter()
-    def after_epoch(self): self.times.append(time.perf_counter()-self.t)
+    def __init__(self): self.times,self.t = [],None
+    def before_train(self):
+        if self.epoch==0: self.times = []
+        self.t = time.perf_counter()
+    def after_epoch(self):
+        if self.t is not None: self.times,self.t = self.times+[time.perf_counter()-self.t],None
 
 def compare_archs(
     data:str='digits', # Dataset, as `get_dls` takes it
