@@ -133,7 +133,7 @@ class DeconvBase(nn.Module):
         with torch.no_grad():
             ok = mean.isfinite().all() & deconv.isfinite().all()
             w = (1/(self.num_batches_tracked+1)).clamp(min=self.momentum)
-            for r,o in ((self.running_mean, mean), (self.running_deconv, deconv)): r.copy_(torch.where(ok, r.lerp(o.to(r.dtype), w.to(r.dtype)), r))
+            for r,o in ((self.running_mean, mean), (self.running_deconv, deconv)): r.lerp_(torch.where(ok, o.to(r.dtype), r), w.to(r.dtype))
             self.num_batches_tracked.add_(ok.long())
 
     def _cache_key(self):
