@@ -2,6 +2,9 @@ from .core import *
 from .layers import *
 from .models import *
 from .callbacks import *
-from .learner import *
 from .distributed import *
+from .learner import *
 from .data import *
+from .paper import *
+from .compare import *
+from .bench import *

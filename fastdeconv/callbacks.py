@@ -6,8 +6,10 @@ Docs: https://fastdeconv.github.io/fastdeconv/callbacks.html.md"""
 
 # %% ../nbs/03_callbacks.ipynb #d10e0b60
 from __future__ import annotations
+from contextlib import ExitStack
 from functools import partial
 from itertools import islice
+from warnings import warn
 import torch, torch.nn as nn
 from fastcore.basics import store_attr, patch
 from fastai.callback.core import Callback
@@ -17,46 +19,38 @@ from fastai.learner import Recorder
 from .core import *
 
 # %% auto #0
-__all__ = ['precise_deconv_stats', 'DeconvWarmup', 'FreezeDeconv', 'PreciseDeconvStats', 'StemLR', 'DeconvMonitor']
+__all__ = ['precise_deconv_stats', 'DeconvWarmup', 'FreezeDeconv', 'PreciseDeconvStats', 'StemLR', 'CachedFolds', 'DeconvMonitor']
 
 # %% ../nbs/03_callbacks.ipynb #0e2b0f7e
-def _accumulate(acc, m, inp, out):
-    "Forward hook: add the patch count, sum and second moment of `m`'s input to `acc[m]`"
-    with torch.autocast(inp[0].device.type, enabled=False):
-        X = m.patches(inp[0]).double().view(-1, m.groups, m.nb, m.nfeat)
-    a = acc.setdefault(m, [0, 0., 0.])
-    a[0] += X.shape[0]; a[1] = a[1] + X.sum(0); a[2] = a[2] + torch.einsum('mgbi,mgbj->gij', X, X)
+def _stack_pool(ms): return pool_moments(*(torch.stack(o) for o in zip(*ms)), total=lambda t: t.sum(0))
 
 def precise_deconv_stats(
-    model:nn.Module, # A model with deconvolution layers
+    model:nn.Module, # A model with deconvolution or BatchNorm layers
     dl, # Batches to compute the statistics from, such as `dls.train`
     n_batches:int=20, # How many batches of `dl` to use
     n_inp:int=1, # How many elements of a batch are model inputs
     bn:bool=True, # Recompute the BatchNorm running statistics from the same batches too (else leave them)
 ):
     "Set the running statistics of `model`'s deconvolution layers (and BatchNorm's) to the pooled statistics of `n_batches` of `dl`"
-    ms,acc = deconv_modules(model),{}
-    if not ms: return
+    ms = deconv_modules(model)
     bns = [(m, m.momentum) for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    training = model.training
+    if not (ms or bns and bn): return
+    acc,training,seen = {m:[] for m in ms},model.training,0
     try:
         for m,_ in bns:
             if bn: m.reset_running_stats()
             m.momentum = None if bn else 0.
         model.train()
-        with torch.no_grad(), Hooks(ms, partial(_accumulate, acc), detach=False):
-            for b in islice(dl, n_batches): model(*b[:n_inp])
+        with torch.no_grad(), Hooks(ms, lambda m,i,o: acc[m].append(m.moments(i[0])), detach=False):
+            for b in islice(dl, n_batches): model(*b[:n_inp]); seen += 1
     finally:
         for m,mom in bns: m.momentum = mom
         model.train(training)
-    with torch.no_grad():
-        for m in ms:
-            n,s1,s2 = (m._reduce(torch.as_tensor(o, dtype=torch.float64, device=m.running_mean.device)) for o in acc[m])
-            mean = s1/n
-            cov = (s2 - n*torch.einsum('gbi,gbj->gij', mean, mean))/(n*m.nb)
-            cov = cov + m.eps*torch.eye(m.nfeat, dtype=cov.dtype, device=cov.device)
-            m.running_mean.copy_(mean.flatten())
-            m.running_deconv.copy_(isqrt_eigh(cov) if m.method=='eigh' else isqrt_newton_schulz(cov, m.n_iter))
+    if not seen: raise ValueError("`dl` gave no batch: pass a non-empty DataLoader (such as `dls.train`) to compute statistics from")
+    unused = [n for n,m in model.named_modules() if m in acc and not acc[m]]
+    if unused: warn(f"These deconvolution layers saw no batch, their statistics are left as they were: {', '.join(unused)}")
+    for m,o in acc.items():
+        if o: m.set_running(*m.whitening(*_stack_pool(o)))
 
 # %% ../nbs/03_callbacks.ipynb #2221f1b5
 class DeconvWarmup(Callback):
@@ -93,30 +87,58 @@ class PreciseDeconvStats(Callback):
 class StemLR(Callback):
     "Train the first parameter group (the stem) at `mult` times the scheduled learning rate"
     order = ParamScheduler.order+1 # after the scheduler has set the learning rates of the batch
-    def __init__(self, mult:float=10.): store_attr()
+    def __init__(self, mult:float=10.): store_attr(); self.base = None
+    def before_fit(self):
+        if len(self.opt.param_lists)<2:
+            raise ValueError("StemLR needs the model split into parameter groups, the stem first: pass a `splitter` "
+                             "to the Learner (fastdeconv's models have one in `model_meta`), or remove StemLR")
+    def _set(self, lr0): self.opt.set_hyper('lr', [lr0]+[h['lr'] for h in self.opt.hypers[1:]])
     def before_batch(self):
-        if self.training: self.opt.hypers[0]['lr'] *= self.mult
-    def after_batch(self):
-        if self.training: self.opt.hypers[0]['lr'] /= self.mult
+        if not self.training: return
+        self.base = self.opt.hypers[0]['lr']
+        self._set(self.base*self.mult)
+    def _restore(self):
+        if self.base is not None: self._set(self.base)
+        self.base = None
+    def after_batch(self): self._restore()
+    def after_cancel_batch(self): self._restore()
+    def after_fit(self): self._restore()
+
+# %% ../nbs/03_callbacks.ipynb #66afc9c1
+class CachedFolds(Callback):
+    "Fold each deconvolution layer's running statistics into its weights once per validation (`cached_folds`)"
+    def __init__(self): self.stack = ExitStack()
+    def before_fit(self): self.stack.close()
+    def before_validate(self):
+        self.stack.close()
+        self.stack.enter_context(cached_folds())
+    def after_validate(self): self.stack.close()
 
 # %% ../nbs/03_callbacks.ipynb #07a12e76
 class DeconvMonitor(Callback):
     "Record each deconvolution layer's input condition number and whiteness every `every` training batches"
     run_valid = False
-    def __init__(self, every:int=20): store_attr()
+    def __init__(self, every:int=20): store_attr(); self.hooks = None
     def before_fit(self):
+        self._remove()
         self.names = {m:n for n,m in self.model.named_modules() if isinstance(m, DeconvBase)}
         self.recorder.deconv_stats = []
-        self.hooks = Hooks(list(self.names), self._record)
+
+    def before_batch(self):
+        if self.train_iter%self.every==0: self.hooks = Hooks(list(self.names), self._record)
 
     def _record(self, m, inp, out):
-        if not (self.training and self.train_iter%self.every==0): return
         with torch.no_grad():
-            ev = torch.linalg.eigvalsh(m.patch_cov(inp[0], whiten=False).double())
+            ev = torch.linalg.eigvalsh(m.patch_cov(inp[0], whiten=False).cpu().double())
             cond = (ev[:,-1]/ev[:,0].clamp_min(torch.finfo(ev.dtype).tiny)).max().item()
             self.recorder.deconv_stats.append(dict(iter=self.train_iter, layer=self.names[m], cond=cond,
                                                    offdiag=offdiag_corr(m.patch_cov(inp[0])).mean().item()))
-    def after_fit(self): self.hooks.remove()
+    def _remove(self):
+        if self.hooks is not None: self.hooks.remove()
+        self.hooks = None
+    def after_pred(self): self._remove()
+    def after_cancel_batch(self): self._remove()
+    def after_fit(self): self._remove()
 
 # %% ../nbs/03_callbacks.ipynb #b096435c
 @patch

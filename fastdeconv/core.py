@@ -7,14 +7,16 @@ Docs: https://fastdeconv.github.io/fastdeconv/core.html.md"""
 # %% ../nbs/00_core.ipynb #897102e3
 from __future__ import annotations
 import math
+from contextlib import contextmanager
+from typing import Callable
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch import Tensor
 from torch.profiler import record_function
 from fastcore.basics import store_attr, tuplify
 
 # %% auto #0
-__all__ = ['isqrt_newton_schulz', 'isqrt_eigh', 'deconv_block', 'DeconvBase', 'FastDeconv', 'correlated_images', 'offdiag_corr',
-           'deconv_modules', 'freeze_deconv', 'DeconvLinear']
+__all__ = ['isqrt_newton_schulz', 'isqrt_eigh', 'deconv_block', 'patch_moments', 'pool_moments', 'DeconvBase', 'cached_folds',
+           'FastDeconv', 'offdiag_corr', 'deconv_modules', 'freeze_deconv', 'DeconvLinear']
 
 # %% ../nbs/00_core.ipynb #16ea3a40
 def isqrt_newton_schulz(
@@ -63,8 +65,6 @@ def deconv_block(
     return c if block>=c else math.gcd(block, c)
 
 # %% ../nbs/00_core.ipynb #f84d4c80
-_isqrt = dict(ns=isqrt_newton_schulz, eigh=isqrt_eigh)
-
 def _check_pos(**kw):
     for k,v in kw.items():
         if any(o<=0 for o in tuplify(v)): raise ValueError(f"`{k}` must be positive, got {v}")
@@ -74,18 +74,39 @@ def _gram(X):
     X = X.transpose(0, 1).reshape(X.shape[1], -1, X.shape[-1])
     return X.mT @ X
 
+def patch_moments(
+    X:Tensor, # Samples, `(samples, groups, blocks, block*k)`
+)->tuple[Tensor,Tensor,Tensor]:
+    "Count, sum `(groups, blocks, block*k)` and second moment `(groups, block*k, block*k)` of `X`, each block centred on its mean"
+    n = X.new_tensor(float(X.shape[0]))
+    s = X.sum(0)
+    return n, s, _gram(X-s/n)
+
+def pool_moments(
+    n:Tensor, # Counts of the sets to pool
+    s:Tensor, # Their sums
+    M:Tensor, # Their centred second moments
+    total:Callable, # Sums a tensor over the sets: `lambda t: t.sum(0)` for stacked moments, an all-reduce over processes
+)->tuple[Tensor,Tensor,Tensor]:
+    "Count, sum and centred second moment of the union of sets, from each set's"
+    N,S,w = total(n),total(s),n.view(*n.shape, 1, 1, 1)
+    d = s/w - S/N
+    return N, S, total(M + w*(d.mT@d))
+
 class DeconvBase(nn.Module):
     "Running statistics, batch statistics and weight folding shared by the deconvolution layers"
+    _reduce = None # sums a tensor over processes where `fastdeconv.distributed` syncs the layer
+
     def _init_deconv(self, ni, nf, groups, ksz, block, n_iter, eps, momentum, method, grad_stats):
         _check_pos(ni=ni, nf=nf, groups=groups, block=block, n_iter=n_iter, eps=eps)
         if ni%groups or nf%groups:
             raise ValueError(f"`ni` ({ni}) and `nf` ({nf}) must both be divisible by `groups` ({groups})")
         if not 0<momentum<=1: raise ValueError(f"`momentum` must be in (0, 1], got {momentum}")
-        if method not in _isqrt: raise ValueError(f"`method` must be one of {list(_isqrt)}, got {method!r}")
+        if method not in ('ns','eigh'): raise ValueError(f"`method` must be 'ns' or 'eigh', got {method!r}")
         store_attr('ni,nf,groups,n_iter,eps,momentum,method,grad_stats')
         self.block = deconv_block(ni//groups, block)
         self.nb,self.nfeat = ni//groups//self.block, self.block*ksz
-        self.frozen,self._cache = False,None
+        self.frozen = False
         self.register_buffer('running_mean', torch.zeros(ni*ksz))
         self.register_buffer('running_deconv', torch.eye(self.nfeat).repeat(groups, 1, 1))
         self.register_buffer('num_batches_tracked', torch.tensor(0))
@@ -96,25 +117,35 @@ class DeconvBase(nn.Module):
         self.running_deconv.copy_(torch.eye(self.nfeat).expand_as(self.running_deconv))
         self.num_batches_tracked.zero_()
 
-    def _reduce(self, t): return t
+    def moments(self,
+        x:Tensor, # A batch of input
+    )->tuple[Tensor,Tensor,Tensor]:
+        "`patch_moments` of the sampled patches of `x` in float32 or wider, pooled over the processes where synced"
+        with torch.autocast(x.device.type, enabled=False):
+            X = self.patches(x)
+            m = patch_moments(X.to(torch.promote_types(X.dtype, torch.float32)).view(-1, self.groups, self.nb, self.nfeat))
+            return m if self._reduce is None else pool_moments(*m, self._reduce)
 
-    def _samples(self, x):
-        X = self.patches(x)
-        return X.to(torch.promote_types(X.dtype, torch.float32)).view(-1, self.groups, self.nb, self.nfeat)
+    def isqrt(self, A:Tensor)->Tensor:
+        "Inverse square root of `A` by the layer's `method`"
+        return isqrt_newton_schulz(A, self.n_iter) if self.method=='ns' else isqrt_eigh(A)
+
+    def whitening(self,
+        n:Tensor, # Patch count
+        s:Tensor, # Patch sum, `(groups, blocks, block*k)`
+        M:Tensor, # Centred second moment, `(groups, block*k, block*k)`
+    )->tuple[Tensor,Tensor]:
+        "Mean `(ni*k,)` and whitening matrices `(groups, block*k, block*k)` of patches with moments `n`, `s`, `M`"
+        with torch.autocast(M.device.type, enabled=False):
+            cov = M/(n*self.nb) + self.eps*torch.eye(self.nfeat, dtype=M.dtype, device=M.device)
+            return (s/n).flatten(), self.isqrt(cov)
 
     def batch_stats(self,
         x:Tensor, # A batch of input
     )->tuple[Tensor,Tensor]:
         "Mean `(ni*k,)` and whitening matrices `(groups, block*k, block*k)` of the sampled patches of `x`, in float32 or wider"
-        with (record_function('deconv_stats'), torch.autocast(x.device.type, enabled=False),
-              torch.set_grad_enabled(self.grad_stats and torch.is_grad_enabled())):
-            X = self._samples(x)
-            n = self._reduce(X.new_tensor(float(X.shape[0])))
-            mean = self._reduce(X.sum(0))/n
-            cov = self._reduce(_gram(X-mean))/(n*self.nb)
-            cov = cov + self.eps*torch.eye(self.nfeat, dtype=cov.dtype, device=cov.device)
-            deconv = isqrt_eigh(cov) if self.method=='eigh' else isqrt_newton_schulz(cov, self.n_iter)
-        return mean.flatten(), deconv
+        with record_function('deconv_stats'), torch.set_grad_enabled(self.grad_stats and torch.is_grad_enabled()):
+            return self.whitening(*self.moments(x))
 
     def fold(self,
         mean:Tensor, # Patch mean, `(ni*k,)`
@@ -136,25 +167,27 @@ class DeconvBase(nn.Module):
             for r,o in ((self.running_mean, mean), (self.running_deconv, deconv)): r.lerp_(torch.where(ok, o.to(r.dtype), r), w.to(r.dtype))
             self.num_batches_tracked.add_(ok.long())
 
-    def _cache_key(self):
-        return tuple((t._version, t.data_ptr(), t.dtype) for t in (self.weight, self.bias, self.running_mean,
-                     self.running_deconv) if t is not None)
+    def set_running(self,
+        mean:Tensor, # Patch mean, `(ni*k,)`
+        deconv:Tensor, # Whitening matrices, `(groups, block*k, block*k)`
+    ):
+        "Set the running statistics to `mean` and `deconv`, which later batches then move by `momentum`"
+        with torch.no_grad():
+            self.running_mean.copy_(mean)
+            self.running_deconv.copy_(deconv)
+            self.num_batches_tracked.clamp_(min=math.ceil(1/self.momentum))
 
     def folded(self)->tuple[Tensor,Tensor]:
-        "Weight and bias folded with the running statistics, cached while nothing they depend on changes"
-        if torch.is_grad_enabled() and self.weight.requires_grad: return self.fold(self.running_mean, self.running_deconv)
-        key = self._cache_key()
-        if self._cache is None or self._cache[0]!=key:
-            with torch.no_grad(): self._cache = key,self.fold(self.running_mean, self.running_deconv)
-        return self._cache[1]
+        "Weight and bias folded with the running statistics; computed once per layer inside `cached_folds`"
+        if _folds is None or (torch.is_grad_enabled() and self.weight.requires_grad):
+            return self.fold(self.running_mean, self.running_deconv)
+        if self not in _folds:
+            with torch.no_grad(): _folds[self] = self.fold(self.running_mean, self.running_deconv)
+        return _folds[self]
 
     def _stats_repr(self):
         s = f'n_iter={self.n_iter}' if self.method=='ns' else "method='eigh'"
         return s + ('' if self.grad_stats else ', grad_stats=False')
-
-    def train(self, mode:bool=True):
-        self._cache = None
-        return super().train(mode)
 
     def forward(self, x:Tensor)->Tensor:
         self.check_input(x)
@@ -169,11 +202,23 @@ class DeconvBase(nn.Module):
         whiten:bool=True, # Whiten the patches with the running statistics first?
     )->Tensor:
         "Covariance `(groups, block*k, block*k)` of the sampled patches of `x`, after whitening if `whiten`"
-        with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
-            X = self._samples(x)
-            X = X - X.mean(0)
-            if whiten: X = torch.einsum('mgbi,gij->mgbj', X, self.running_deconv.to(X.dtype))
-            return _gram(X)/(X.shape[0]*self.nb)
+        with torch.no_grad():
+            n,_,M = self.moments(x)
+            C = M/(n*self.nb)
+            if not whiten: return C
+            D = self.running_deconv.to(C.dtype)
+            return D.mT @ C @ D
+
+_folds = None # layer -> folded weight and bias, while `cached_folds` is active
+
+@contextmanager
+def cached_folds():
+    "Inside this context, a deconvolution layer in eval mode folds its running statistics into its weights once, not on every call"
+    global _folds
+    outer = _folds
+    _folds = {} if outer is None else outer
+    try: yield
+    finally: _folds = outer
 
 # %% ../nbs/00_core.ipynb #5c15ae7b
 class FastDeconv(DeconvBase):
@@ -263,21 +308,6 @@ class FastDeconv(DeconvBase):
         if self.bias is None: s += ', bias=False'
         if self.padding_mode!='zeros': s += f', padding_mode={self.padding_mode!r}'
         return s + f', block={self.block}, sampling_stride={self.sampling_stride}, ' + self._stats_repr()
-
-# %% ../nbs/00_core.ipynb #c6af8b8f
-def correlated_images(
-    n:int=64, # Images
-    c:int=3, # Channels
-    sz:int=32, # Height and width
-    smooth:int=5, # Width of the box blur that correlates neighbouring pixels
-    seed:int=0, # Random seed
-)->Tensor:
-    "Random images with strongly correlated pixels and channels, for testing whitening"
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, c, sz+smooth-1, sz+smooth-1, generator=g)
-    x = F.avg_pool2d(x, smooth, stride=1) + 0.01*torch.randn(n, c, sz, sz, generator=g)
-    mix = torch.eye(c) + 3*torch.ones(c, c)
-    return torch.einsum('ij,njhw->nihw', mix, x)
 
 # %% ../nbs/00_core.ipynb #b6315e33
 def offdiag_corr(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import partial
 import torch, torch.nn as nn, torch.distributed as dist
 from torch import Tensor
-from fastai.learner import Callback, defaults
+from fastai.learner import Callback
 from .core import deconv_modules
 
 # %% auto #0
@@ -67,5 +67,3 @@ class SyncDeconv(Callback):
 
     def after_fit(self):
         if self.synced: revert_sync_deconv(self.learn.model)
-
-if SyncDeconv not in defaults.callbacks: defaults.callbacks.append(SyncDeconv)

@@ -3,7 +3,6 @@
 import json, sys, time, warnings
 from fastai.vision.all import *
 from fastdeconv.all import *
-from fastdeconv.cli import EpochTimer
 warnings.filterwarnings('ignore')
 out = Path('cifar10_cpu.jsonl')
 archive = Path('../../../shared/data/cifar10-train.tgz')
