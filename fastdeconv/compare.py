@@ -21,7 +21,7 @@ from .learner import deconv_learner
 from .data import get_dls
 
 # %% auto #0
-__all__ = ['lower_is_better', 'EpochTimer', 'compare_archs']
+__all__ = ['lower_is_better', 'EpochTimer', 'compare_archs', 'compare_report']
 
 # %% ../nbs/08_compare.ipynb #d4f82dab
 _model_fns = {f.__name__:f for f in (xresnet18, xresnet34, xresnet50, *_deconv_archs)}
@@ -102,3 +102,20 @@ def _write_compare(df, learners, out):
     first = next((ms[0] for ms in (deconv_modules(l.model) for l in learners.values()) if ms and ms[0].ndim==2), None)
     if first is not None: plot_deconv_filters(first).savefig(out/'filters.png', bbox_inches='tight')
     plt.close('all')
+
+# %% ../nbs/08_compare.ipynb #3249e73b
+def compare_report(
+    res:pd.DataFrame, # The results table of `compare_archs`, or its `results.csv`
+    per_epoch:pd.DataFrame, # Its `attrs['epochs']`, or `epochs.csv`
+)->str:
+    "Markdown table of a comparison: the metric at the end, at its best, after each epoch, and after the first architecture's seconds"
+    budget = per_epoch[per_epoch.arch==res.arch[0]].seconds.max()
+    def at_budget(g): return f"{g[g.seconds<=budget].value.iloc[-1]:.4f}" if (g.seconds<=budget).any() else '-'
+    epochs = sorted(per_epoch.epoch.unique())
+    head = ['arch', 'final', 'best', 's/epoch', 'params', *(f'epoch {e}' for e in epochs), f'at {budget:.0f} s']
+    rows = []
+    for r in res.itertuples():
+        g = per_epoch[per_epoch.arch==r.arch].sort_values('epoch')
+        rows.append([r.arch, f'{r.final:.4f}', f'{r.best:.4f}', f'{r.s_per_epoch:.2f}', f'{r.params:,}',
+                     *(f'{v:.4f}' for v in g.value), at_budget(g)])
+    return '\n'.join('| '+' | '.join(map(str, o))+' |' for o in [head, ['---']*len(head), *rows])
