@@ -89,7 +89,7 @@ class StemLR(Callback):
     order = ParamScheduler.order+1 # after the scheduler has set the learning rates of the batch
     def __init__(self, mult:float=10.): store_attr(); self.base = None
     def before_fit(self):
-        if len(self.opt.param_lists)<2:
+        if self.opt is not None and len(self.opt.param_lists)<2: # `validate` runs `before_fit` without an optimiser
             raise ValueError("StemLR needs the model split into parameter groups, the stem first: pass a `splitter` "
                              "to the Learner (fastdeconv's models have one in `model_meta`), or remove StemLR")
     def _set(self, lr0): self.opt.set_hyper('lr', [lr0]+[h['lr'] for h in self.opt.hypers[1:]])

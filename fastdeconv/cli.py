@@ -58,6 +58,7 @@ Recipe = str_enum('Recipe', 'fastai', 'paper')
 _paper_names = {f'{p}cifar_{a}':(a, p=='deconv_') for a in paper_archs for p in ('','deconv_')}
 
 def _paper_arch(name):
+    "`paper_run`'s `arch` and `deconv` for the paper's model `name`, e.g. 'deconv_cifar_vgg16'"
     if name not in _paper_names:
         raise ValueError(f"`--recipe paper` trains the paper's models: use --arch {', '.join(_paper_names)}, not {name!r}")
     return _paper_names[name]
@@ -79,7 +80,7 @@ def fastdeconv_train(
     "Train one model with `deconv_learner` or the paper's recipe; save it for `load_learner` (export.pkl) and as weights (model.pth)"
     try:
         paper = Recipe(recipe)==Recipe.paper
-        fn = _paper_arch(arch) if paper else _arch(arch)
+        fn = _paper_arch(arch) if paper else _arch(arch) # `paper_run`'s arguments, or the model function
         dls = get_dls(data, bs=bs, size=size, seed=seed, n_items=n_items)
     except (DataError, ValueError) as e: _fail('fastdeconv_train', e)
     set_seed(seed, reproducible=True)
@@ -133,10 +134,10 @@ def _score_dl(learn, xs, ys, bs=64, size=None):
     if issubclass(tx.types[-1], Tensor): # trained on tensors, as the embedded datasets are
         if files: xs = _decode(xs, size)
         odd = first(xs, lambda x: x.shape[0]!=n_in)
-        if odd is not None: raise DataError(f"The data has images with {odd.shape[0]} channels, the model takes {n_in}: "
-                                            "score it on images like those it was trained on")
-    elif not files: raise DataError(f"The model was trained on image files ({n_in} channels), the data is tensors with "
-                                    f"{xs[0].shape[0]} channels: score it on an image folder or archive")
+        if odd is not None: raise DataError(f"Channels differ: the data's images have {odd.shape[0]}, the model takes "
+                                            f"{n_in}: score it on images like those it was trained on")
+    elif not files: raise DataError(f"The model was trained on image files (channels: {n_in}), the data is an embedded "
+                                    f"dataset (channels: {xs[0].shape[0]}): score it on an image folder or archive")
     elif size: raise DataError("`--size`: the model resizes image files itself, as it was trained: drop `--size`")
     else: check_images(xs)
     vocab = getattr(learn.dls, 'vocab', None)
