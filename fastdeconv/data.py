@@ -11,6 +11,7 @@ import difflib, inspect, math, shutil, tarfile
 from pathlib import Path
 import torch, torch.nn.functional as F
 from torch import Tensor
+from torchvision.io import decode_image
 from PIL import Image
 from sklearn.datasets import load_digits
 from fastcore.basics import first
@@ -20,7 +21,7 @@ from fastcore.xtras import untar_dir
 from fasttransform import Transform, DisplayedTransform
 from fastai.torch_core import TensorImage, TensorImageBW, TitledTuple, show_image
 from fastai.losses import MSELossFlat
-from fastai.data.core import TfmdLists, Datasets, DataLoaders
+from fastai.data.core import TfmdLists, Datasets, DataLoaders, DataLoader
 from fastai.data.block import DataBlock, CategoryBlock
 from fastai.data.transforms import (Categorize, Normalize, RandomSplitter, GrandparentSplitter, parent_label,
                                     get_image_files)
@@ -33,7 +34,8 @@ from fastai.vision.utils import verify_images
 # %% auto #0
 __all__ = ['galaxy_bands', 'image_layouts', 'fastai_datasets', 'archive_exts', 'embedded_datasets', 'DataError', 'random_subset',
            'tensor_dls', 'digits_dls', 'make_galaxies', 'GalaxyImage', 'StandardizeTarget', 'galaxies_dls',
-           'image_root', 'check_images', 'folder_dls', 'extract_archive', 'resolve_data', 'get_dls']
+           'image_root', 'check_images', 'folder_dls', 'extract_archive', 'resolve_data', 'get_dls', 'labelled_items',
+           'score_dl']
 
 # %% ../nbs/06_data.ipynb #c7216822
 class DataError(ValueError):
@@ -265,3 +267,66 @@ def get_dls(
     extra = sorted(set(kwargs) - set(opts))
     if extra: raise DataError(f"`{fn.__name__}` takes no {', '.join(f'`{o}`' for o in extra)}; its options: {', '.join(opts)}")
     return folder_dls(resolve_data(data), **kwargs) if fn is folder_dls else fn(**kwargs)
+
+# %% ../nbs/06_data.ipynb #656c2fe0
+def labelled_items(
+    data:str|Path, # 'digits', 'galaxies', a fastai dataset's name, or an image folder or archive
+    size:int|None=None, # An embedded dataset's size, as `get_dls` takes it
+    seed:int=42, # An embedded dataset's seed, or the seed of the subset of image files
+    n_items:int|None=None, # An embedded dataset's `n_items`, or a seeded random subset of this many image files
+)->tuple[list,list]:
+    "Items to score in `data` and their targets: an embedded dataset's validation split, or the image files of its test or valid split (all of them without one) and their classes"
+    if data in embedded_datasets:
+        tls = get_dls(data, size=size, seed=seed, n_items=n_items).valid_ds.tls
+        return tls[0].items,tls[1].items
+    root,_ = image_root(resolve_data(data))
+    split = first(o for o in ('test','valid','val') if (root/o).is_dir() and not get_image_files(root/o, recurse=False))
+    if not split and (root/'train').is_dir():
+        raise DataError(f"{root} has a train/ folder but no test/ or valid/ split to score: pass the folder of the images to score")
+    path = root/split if split else root
+    files = get_image_files(path).sorted()
+    if not files: raise DataError(f"No images in {path}: expected `<class>/<image>`")
+    odd = first(files, lambda f: len(f.relative_to(path).parts)!=2)
+    if odd: raise DataError(f"Unexpected layout in {path}: found {odd.relative_to(path)}; expected `<class>/<image>`")
+    files = files[random_subset(len(files), n_items, seed)]
+    return files,files.map(parent_label)
+
+# %% ../nbs/06_data.ipynb #db2e43a2
+def _decode(files, size):
+    "Image `files` as float tensors in [0, 1] with their own channels, resized to `size` if given"
+    check_images(files, same_size=size is None)
+    xs = [decode_image(str(f)).float()/255 for f in files]
+    return [F.interpolate(x[None], size, mode='bilinear')[0] for x in xs] if size else xs
+
+def score_dl(
+    dls:DataLoaders, # The `DataLoaders` the model was trained with
+    n_in:int, # The channels the model takes
+    xs:list, # Items: image files, or image tensors
+    ys:list, # Their targets
+    bs:int=64, # Batch size
+    size:int|None=None, # Size to resize image files to, for a model trained on tensors
+)->DataLoader:
+    "A `DataLoader` of items `xs` and targets `ys` through `dls`' validation transforms, checked against the model's inputs and classes"
+    tx,ty = dls.valid_ds.tls
+    files = isinstance(xs[0], Path)
+    if issubclass(tx.types[-1], Tensor): # trained on tensors, as the embedded datasets are
+        if files: xs = _decode(xs, size)
+        odd = first(xs, lambda x: x.shape[0]!=n_in)
+        if odd is not None: raise DataError(f"Channels differ: the data's images have {odd.shape[0]}, the model takes "
+                                            f"{n_in}: score it on images like those it was trained on")
+    elif not files: raise DataError(f"The model was trained on image files (channels: {n_in}), the data is an embedded "
+                                    f"dataset (channels: {xs[0].shape[0]}): score it on an image folder or archive")
+    elif size: raise DataError("`--size`: the model resizes image files itself, as it was trained: drop `--size`")
+    else: check_images(xs)
+    vocab = getattr(dls, 'vocab', None)
+    if (vocab is None)!=isinstance(ys[0], Tensor):
+        raise DataError(f"The model predicts {'numbers' if vocab is None else 'classes'}, the data has "
+                        f"{'numeric targets' if vocab is None else 'classes'}")
+    if vocab is not None:
+        names = {str(v):v for v in vocab}
+        extra = sorted(set(map(str, ys)) - set(names))
+        if extra: raise DataError(f"Classes the model does not know: {', '.join(extra)}; it knows {', '.join(names)}")
+        ys = [names[str(y)] for y in ys]
+    tls = [tl._new(o, split_idx=1) for tl,o in zip((tx,ty), (xs,ys))]
+    for tl in tls: tl.tfms.fs = tl.tfms.fs[tl.infer_idx(tl.items[0]):] # skip the steps the items have had, as `test_dl` does
+    return dls.valid.new(Datasets(tls=tls), bs=bs)
