@@ -9,21 +9,16 @@ from __future__ import annotations
 import sys, warnings
 from json import dumps
 from pathlib import Path
-import torch, torch.nn.functional as F
-from torch import Tensor
-from torchvision.io import decode_image
+import torch
 import pandas as pd
-from fastcore.basics import first
 from fastcore.script import call_parse, str_enum
 with warnings.catch_warnings(): # fastai's import warns that `torch.jit.script` is deprecated: noise in the commands' output
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
     from fastai.torch_core import set_seed
     from fastai.layers import in_channels
-    from fastai.data.core import Datasets
-    from fastai.data.transforms import get_image_files, parent_label
     from fastai.learner import load_learner
     from fastdeconv.learner import deconv_learner
-    from fastdeconv.data import get_dls, DataError, embedded_datasets, image_root, resolve_data, random_subset, check_images
+    from fastdeconv.data import get_dls, DataError, labelled_items, score_dl
     from fastdeconv.paper import paper_archs, paper_run
     from fastdeconv.compare import compare_archs, _arch, _given
     from fastdeconv.bench import bench_deconv, bench_report
@@ -103,56 +98,6 @@ def _load_export(fname):
     except Exception as e: raise ValueError(f"{fname} is not a fastai export ({type(e).__name__}: {e}): pass the "
                                             "export.pkl that `fastdeconv_train` (or `Learner.export`) writes") from e
 
-def _labelled(data, size, seed, n_items):
-    "Items to score in `data` and their targets: an embedded dataset's validation split, or image files and their classes"
-    if data in embedded_datasets:
-        tls = get_dls(data, size=size, seed=seed, n_items=n_items).valid_ds.tls
-        return tls[0].items,tls[1].items
-    root,_ = image_root(resolve_data(data))
-    split = first(o for o in ('test','valid','val') if (root/o).is_dir() and not get_image_files(root/o, recurse=False))
-    if not split and (root/'train').is_dir():
-        raise DataError(f"{root} has a train/ folder but no test/ or valid/ split to score: pass the folder of the images to score")
-    path = root/split if split else root
-    files = get_image_files(path).sorted()
-    if not files: raise DataError(f"No images in {path}: expected `<class>/<image>`")
-    odd = first(files, lambda f: len(f.relative_to(path).parts)!=2)
-    if odd: raise DataError(f"Unexpected layout in {path}: found {odd.relative_to(path)}; expected `<class>/<image>`")
-    files = files[random_subset(len(files), n_items, seed)]
-    return files,files.map(parent_label)
-
-# %% ../nbs/10_cli.ipynb #980f831b
-def _decode(files, size):
-    "Image `files` as float tensors in [0, 1] with their own channels, resized to `size` if given"
-    check_images(files, same_size=size is None)
-    xs = [decode_image(str(f)).float()/255 for f in files]
-    return [F.interpolate(x[None], size, mode='bilinear')[0] for x in xs] if size else xs
-
-def _score_dl(learn, xs, ys, bs=64, size=None):
-    "A `DataLoader` of items `xs` and targets `ys` through `learn`'s validation transforms, checked against its inputs and classes"
-    tx,ty = learn.dls.valid_ds.tls
-    n_in,files = in_channels(learn.model),isinstance(xs[0], Path)
-    if issubclass(tx.types[-1], Tensor): # trained on tensors, as the embedded datasets are
-        if files: xs = _decode(xs, size)
-        odd = first(xs, lambda x: x.shape[0]!=n_in)
-        if odd is not None: raise DataError(f"Channels differ: the data's images have {odd.shape[0]}, the model takes "
-                                            f"{n_in}: score it on images like those it was trained on")
-    elif not files: raise DataError(f"The model was trained on image files (channels: {n_in}), the data is an embedded "
-                                    f"dataset (channels: {xs[0].shape[0]}): score it on an image folder or archive")
-    elif size: raise DataError("`--size`: the model resizes image files itself, as it was trained: drop `--size`")
-    else: check_images(xs)
-    vocab = getattr(learn.dls, 'vocab', None)
-    if (vocab is None)!=isinstance(ys[0], Tensor):
-        raise DataError(f"The model predicts {'numbers' if vocab is None else 'classes'}, the data has "
-                        f"{'numeric targets' if vocab is None else 'classes'}")
-    if vocab is not None:
-        names = {str(v):v for v in vocab}
-        extra = sorted(set(map(str, ys)) - set(names))
-        if extra: raise DataError(f"Classes the model does not know: {', '.join(extra)}; it knows {', '.join(names)}")
-        ys = [names[str(y)] for y in ys]
-    tls = [tl._new(o, split_idx=1) for tl,o in zip((tx,ty), (xs,ys))]
-    for tl in tls: tl.tfms.fs = tl.tfms.fs[tl.infer_idx(tl.items[0]):] # skip the steps the items have had, as `test_dl` does
-    return learn.dls.valid.new(Datasets(tls=tls), bs=bs)
-
 # %% ../nbs/10_cli.ipynb #4dbdc775
 @call_parse
 def fastdeconv_eval(
@@ -167,7 +112,7 @@ def fastdeconv_eval(
     "Score a model saved with `Learner.export` on labelled data: print the number of items, the loss and the metrics"
     try:
         learn = _load_export(model)
-        dl = _score_dl(learn, *_labelled(data, size, seed, n_items), bs, size)
+        dl = score_dl(learn.dls, in_channels(learn.model), *labelled_items(data, size, seed, n_items), bs, size)
     except (DataError, ValueError) as e: _fail('fastdeconv_eval', e)
     with learn.no_bar(): res = learn.validate(dl=dl)
     row = dict(items=len(dl.dataset), **{k:float(v) for k,v in zip(['loss', *learn.metrics.attrgot('name')], res)})
