@@ -7,8 +7,8 @@ Docs: https://fastdeconv.github.io/fastdeconv/layers.html.md"""
 # %% ../nbs/01_layers.ipynb #2ee9d138
 from __future__ import annotations
 import copy
+from itertools import islice
 import torch, torch.nn as nn
-from fastcore.basics import patch
 from fastcore.meta import delegates
 from fastai.layers import ConvLayer, init_linear, defaults
 from .core import *
@@ -39,12 +39,33 @@ class DeconvLayer(nn.Sequential):
         init_linear(conv, act, init=init, bias_std=bias_std)
         super().__init__(*(o for o in (conv, act, xtra) if o is not None))
 
-# %% ../nbs/01_layers.ipynb #77ed8814
-_convs = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
-_bns = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-_norms = (nn.GroupNorm, nn.LayerNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d, nn.LocalResponseNorm)
+    @classmethod
+    def from_conv_layer(cls,
+        cl:ConvLayer, # A fastai `ConvLayer`
+        name:str='conv_layer', # Its name, for error messages
+        **kwargs # Passed to `FastDeconv`
+    )->DeconvLayer:
+        "The `DeconvLayer` counterpart of `cl`: its convolution deconvolved with its BatchNorm folded in, the norm dropped"
+        conv,*rest = cl
+        bn = _conv_layer_bn(cl, name)
+        res = cls.__new__(cls)
+        nn.Sequential.__init__(res, deconv_like(conv, bn, name=f'{name}.0', **kwargs), *(o for o in rest if o is not bn))
+        return res
 
-def _is_act(m): return type(m).__module__=='torch.nn.modules.activation'
+# %% ../nbs/01_layers.ipynb #77ed8814
+_bns = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+_norms = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
+
+def _norm(name, m):
+    "`m` if it is a plain BatchNorm, `None` if it is no normalisation; raises for other normalisations"
+    if type(m) in _bns: return m
+    if isinstance(m, _norms):
+        raise ValueError(f"Layer `{name}` ({type(m).__name__}) normalises a converted convolution's output: "
+                         "deconvolution replaces plain BatchNorm only (torch.nn's BatchNorm1d/2d/3d or SyncBatchNorm)")
+
+def _conv_layer_bn(cl, name):
+    "The BatchNorm of fastai `ConvLayer` `cl`, if any"
+    return next((o for o in (_norm(f'{name}.{i}', o) for i,o in enumerate(cl) if i) if o is not None), None)
 
 def _check_convertible(name, m):
     if isinstance(m, nn.modules.conv._ConvTransposeNd):
@@ -61,7 +82,7 @@ def deconv_like(
     name:str='conv', # The layer's name, for error messages
     **kwargs # Passed to `FastDeconv`
 )->FastDeconv:
-    "A `FastDeconv` with `conv`'s geometry and weights, `bn`'s scale folded into the weight and its shift as bias"
+    "A `FastDeconv` with `conv`'s geometry, device, dtype and weights, `bn`'s scale folded into the weight and its shift as bias"
     _check_convertible(name, conv)
     pad = conv.padding
     if isinstance(pad, str):
@@ -70,7 +91,7 @@ def deconv_like(
                              "which FastDeconv does not support")
         pad = None if pad=='same' else 0
     res = FastDeconv(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, pad, conv.dilation, conv.groups,
-                     ndim=len(conv.kernel_size), padding_mode=conv.padding_mode, **kwargs).to(conv.weight.device)
+                     ndim=len(conv.kernel_size), padding_mode=conv.padding_mode, **kwargs).to(conv.weight.device, conv.weight.dtype)
     with torch.no_grad():
         scale = bn.weight if bn is not None and bn.affine else torch.ones_like(res.bias)
         res.weight.copy_(conv.weight * scale.view(-1, *[1]*(conv.weight.ndim-1)))
@@ -79,34 +100,23 @@ def deconv_like(
         else: res.bias.zero_()
     return res
 
-# %% ../nbs/01_layers.ipynb #67ea036b
-@patch(cls_method=True)
-def from_conv_layer(cls:DeconvLayer,
-    cl:ConvLayer, # A fastai `ConvLayer`
-    name:str='conv_layer', # Its name, for error messages
-    **kwargs # Passed to `FastDeconv`
-)->DeconvLayer:
-    "The `DeconvLayer` counterpart of `cl`: its convolution deconvolved with its BatchNorm folded in, the norm dropped"
-    conv,*rest = cl
-    bn = next((o for o in rest if isinstance(o, _bns)), None)
-    if any(isinstance(o, _norms) for o in rest):
-        raise ValueError(f"Layer `{name}` uses a {type(next(o for o in rest if isinstance(o, _norms))).__name__}: "
-                         "deconvolution replaces BatchNorm only")
-    res = cls.__new__(cls)
-    nn.Sequential.__init__(res, deconv_like(conv, bn, name=f'{name}.0', **kwargs), *(o for o in rest if o is not bn))
-    return res
-
 # %% ../nbs/01_layers.ipynb #67b7dad1
+def _is_act(m):
+    "Is leaf module `m` elementwise: a torch.nn activation or dropout, or a module from elsewhere with no parameters, buffers or 'pool' in its name?"
+    mod = type(m).__module__
+    if mod.startswith('torch.nn.'): return mod.rpartition('.')[2] in ('activation', 'dropout')
+    return not (any(True for _ in m.parameters()) or any(True for _ in m.buffers()) or 'pool' in type(m).__name__.lower())
+
 def _leaves(m): return [(n,o) for n,o in m.named_modules() if not list(o.children())]
 
 def stem_convs(
     model:nn.Module, # A CNN
 )->list[str]:
-    "Names of the convolutions in `model`'s stem: the leading run of convolution, normalisation and activation layers"
+    "Names of the convolutions in `model`'s stem: the leading run of convolution, normalisation and elementwise layers"
     res = []
     for n,o in _leaves(model):
         if isinstance(o, nn.modules.conv._ConvNd): res.append(n)
-        elif not (isinstance(o, _bns+_norms+(nn.Identity,)) or _is_act(o)): break
+        elif not (isinstance(o, _norms+(nn.Identity,)) or _is_act(o)): break
     return res
 
 # %% ../nbs/01_layers.ipynb #5b859680
@@ -116,28 +126,89 @@ def _next_sibling(model, name):
     i = [k for k,_ in kids].index(cnm)
     return (f'{pnm}.{kids[i+1][0]}' if pnm else kids[i+1][0], kids[i+1][1]) if i+1<len(kids) else (None,None)
 
+def _wide(t): return t.new_empty(0, dtype=torch.float32 if t.device.type=='mps' else torch.float64).dtype
+
+def _bn_target(conv, bn, name):
+    "Weight and bias of `conv` followed by `bn` in eval mode, in float64 where the device has it"
+    dt = _wide(conv.weight)
+    w = conv.weight.detach().to(dt)
+    b = torch.zeros(w.shape[0], dtype=dt, device=w.device) if conv.bias is None else conv.bias.detach().to(dt)
+    if bn is None: return w,b
+    if bn.running_var is None:
+        raise ValueError(f"Layer `{name}`: a BatchNorm without running statistics (track_running_stats=False) "
+                         "normalises with batch statistics in eval mode too, so there is no fixed function to preserve")
+    scale = (bn.running_var.to(dt)+bn.eps).rsqrt()
+    if bn.affine: scale = scale*bn.weight.detach().to(dt)
+    shift = (bn.bias.detach().to(dt) if bn.affine else 0) - bn.running_mean.to(dt)*scale
+    return w*scale.view(-1, *[1]*(w.ndim-1)), b*scale+shift
+
+def _preserve(d, conv, bn, name, moments):
+    "Set `d`'s running statistics from per-batch `moments`, and its weight and bias so that eval mode computes `conv` then `bn`"
+    d.set_running(*d.whitening(*pool_moments(*map(torch.stack, zip(*moments)), total=lambda t: t.sum(0))))
+    w,b = _bn_target(conv, bn, name)
+    g,D,mean = d.groups,d.running_deconv.to(w.dtype),d.running_mean.to(w.dtype)
+    with torch.no_grad():
+        d.weight.copy_(torch.linalg.solve(D, w.reshape(g, -1, d.nfeat), left=False).view_as(w))
+        d.bias.copy_(b + (w.reshape(g, d.nf//g, -1) @ mean.view(g, -1, 1)).flatten())
+
+class _Seen(Exception): "Every converted layer has seen the batch"
+
+def _input_moments(model, plan, dl, n_batches):
+    "Per-batch patch moments of each planned layer's input, from `model` in eval mode on the first `n_batches` of `dl`"
+    res = {d:[] for *_,d in plan}
+    def _hook(d):
+        def _record(m, args):
+            res[d].append(d.moments(args[0]))
+            if len({len(o) for o in res.values()})==1: raise _Seen  # the rest of the forward pass is not needed
+        return _record
+    dev,was = next(model.parameters()).device,model.training
+    hooks = [conv.register_forward_pre_hook(_hook(d)) for _,conv,_,d in plan]
+    try:
+        model.eval()
+        with torch.no_grad():
+            for b in islice(dl, n_batches):
+                try: model((b[0] if isinstance(b, (tuple,list)) else b).to(dev))
+                except _Seen: pass
+    finally:
+        for h in hooks: h.remove()
+        model.train(was)
+    if not res[plan[0][3]]: raise ValueError("`dl` gave no batch: deconvolutionize needs data to preserve the function")
+    return res
+
 def deconvolutionize(
-    model:nn.Module, # A CNN: a fastai xresnet, a torchvision ResNet, an `nn.Sequential` of Conv/BN/activation...
+    model:nn.Module, # A CNN: a fastai xresnet, a torchvision or timm ResNet, an `nn.Sequential` of Conv/BN/activation...
     where:str='stem', # Convert the 'stem' or 'all' convolutions
+    dl=None, # Batches (a fastai `DataLoader`, or batches whose first element is the input) to compute the statistics on; `None` for the naive conversion, which changes what the network computes
+    n_batches:int|None=None, # Use the first `n_batches` of `dl` (20 if `None`)
     **kwargs # Passed to `FastDeconv` (`block`, `sampling_stride`, `n_iter`, ...)
 )->nn.Module:
-    "Convert `model` in place to its deconvolution counterpart, carrying the weights over; returns `model`"
+    "Convert `model` in place to its deconvolution counterpart, computing what it computed in eval mode if given `dl`; returns `model`"
     if where not in ('stem','all'): raise ValueError(f"`where` must be 'stem' or 'all', got {where!r}")
+    if dl is None and n_batches is not None: raise ValueError("`n_batches` needs `dl`: the batches to compute the statistics on")
     names = stem_convs(model) if where=='stem' else [n for n,o in _leaves(model) if isinstance(o, nn.modules.conv._ConvNd)]
     if not names: raise ValueError(f"No convolution found in the {where} of {type(model).__name__}")
+    plan = []   # (name of the module to replace, conv, bn, its replacement's FastDeconv), and the modules to replace
+    news = {}
     for name in names:
         pnm,_,cnm = name.rpartition('.')
         parent,conv = model.get_submodule(pnm),model.get_submodule(name)
         if isinstance(parent, ConvLayer) and cnm=='0':
-            model.set_submodule(pnm, DeconvLayer.from_conv_layer(parent, name=pnm, **kwargs))
+            bn,new = _conv_layer_bn(parent, pnm),DeconvLayer.from_conv_layer(parent, name=pnm, **kwargs)
+            if dl is not None and bn is not None and parent[1] is not bn:
+                raise ValueError(f"Layer `{pnm}` normalises after its activation: the BatchNorm cannot be folded into its convolution")
+            news[pnm] = new
+            plan.append((name, conv, bn, new[0]))
             continue
         _check_convertible(name, conv)
         bn_name,bn = _next_sibling(model, name)
-        if isinstance(bn, _norms): raise ValueError(f"Layer `{bn_name}` ({type(bn).__name__}) follows `{name}`: "
-                                                    "deconvolution replaces BatchNorm only")
-        if not isinstance(bn, _bns): bn = None
-        model.set_submodule(name, deconv_like(conv, bn, name=name, **kwargs))
-        if bn is not None: model.set_submodule(bn_name, nn.Identity())
+        bn = _norm(bn_name, bn)
+        news[name] = deconv_like(conv, bn, name=name, **kwargs)
+        if bn is not None: news[bn_name] = nn.Identity()
+        plan.append((name, conv, bn, news[name]))
+    if dl is not None:
+        moments = _input_moments(model, plan, dl, n_batches or 20)
+        for name,conv,bn,d in plan: _preserve(d, conv, bn, name, moments[d])
+    for k,v in news.items(): model.set_submodule(k, v)
     return model
 
 # %% ../nbs/01_layers.ipynb #22e10144

@@ -17,10 +17,11 @@ from fastai.optimizer import Adam
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.losses import CrossEntropyLossFlat, BCEWithLogitsLossFlat, MSELossFlat
 from fastai.metrics import accuracy, accuracy_multi, rmse
-from fastai.vision.learner import model_meta
+from fastai.vision.learner import model_meta, _add_norm
 from .core import *
 from .models import *
 from .callbacks import *
+from .distributed import SyncDeconv
 
 # %% auto #0
 __all__ = ['deconv_learner', 'robust_steep', 'DeviceMixedPrecision']
@@ -48,23 +49,27 @@ def _split_model(model, arch):
 # %% ../nbs/05_learner.ipynb #18421833
 def deconv_learner(
     dls, # fastai `DataLoaders`
-    arch=deconv_xresnet18, # Model function taking `c_in`, `n_out` and `pretrained`, e.g. from `fastdeconv.models`
+    arch=deconv_xresnet18, # A `fastdeconv.models` function, a fastai xresnet or torchvision ResNet function, or a timm model's name
     n_out:int=None, # Outputs; `None` infers them from the data
     n_in:int=None, # Input channels; `None` reads them from a batch
     loss_func=None, # Loss; `None` picks one for the task
     opt_func=Adam, # Optimiser
     lr:float=1e-2, # Default learning rate, used by `fit_one_cycle` and friends without one
     wd:float=1e-2, # Weight decay
-    stem_lr_mult:float=10., # The stem (first parameter group) trains at this multiple of the learning rate (`StemLR`)
+    stem_lr_mult:float=None, # The stem (first parameter group) trains at this multiple of the learning rate (`StemLR`); `None`: 10, or 1 with `pretrained`
     metrics=None, # Metrics; `None` picks one for the task
     cbs=None, # Callbacks added to the default ones
-    pretrained:bool=False, # Passed to `arch`
+    pretrained:bool=False, # Start from the architecture's pretrained weights, converted keeping what they compute, and freeze the body
+    where:str=None, # Deconvolve the 'stem' or 'all' of a BatchNorm architecture; `None`: 'stem', or a `fastdeconv.models` function's own
+    normalize:bool=True, # With `pretrained`, add the architecture's normalisation to `dls` if they have none, as `vision_learner` does
+    preserve:bool=True, # Convert a BatchNorm body keeping what it computes, with statistics from `dls.train`? `False`: the naive conversion
+    n_batches:int=None, # Batches of `dls.train` for those statistics (20 if `None`)
     path=None, # As in `Learner`
     model_dir='models', # As in `Learner`
     wd_bn_bias:bool=False, # As in `Learner`
     train_bn:bool=True, # As in `Learner`
     moms=(0.95,0.85,0.95), # As in `Learner`
-    **kwargs # Passed to `arch`: xresnet options (`p`, `act_cls`, ...) and `FastDeconv` options (`block`, `n_iter`, ...)
+    **kwargs # `FastDeconv` options (`block`, `n_iter`, ...), then the architecture's (`p`, `act_cls`, ...) or fastai's head options (`ps`, ...)
 )->Learner:
     "A `Learner` for a deconvolution network `arch` on `dls`, its loss, metrics and hyper-parameters set for the task"
     b = dls.one_batch()
@@ -75,14 +80,29 @@ def deconv_learner(
     if not n_out: raise ValueError("Cannot infer the number of outputs from `dls` (no `c` or `vocab`): pass `n_out`")
     loss_cls,metric = _task_defaults[task]
     loss_func = ifnone(loss_func, getattr(dls.train_ds, 'loss_func', None)) or loss_cls()
-    model,splitter = _split_model(arch(pretrained=pretrained, c_in=n_in, n_out=n_out, **kwargs), arch)
+    if pretrained or isinstance(arch, str):
+        meta = arch_meta(arch)
+        if normalize: _add_norm(dls, meta, pretrained, n_in)
+        model = vision_deconv_model(arch, n_out, dl=dls.train if preserve else None, where=where, pretrained=pretrained, n_in=n_in,
+                                    n_batches=n_batches, **kwargs)
+        splitter = meta['split']
+    else:
+        if where is not None or n_batches is not None or not preserve:
+            raise ValueError("`where`, `preserve` and `n_batches` are for converting a BatchNorm network: pass `pretrained=True` "
+                             "(or a timm model's name), or pick the model's `where` with its function (`deconv_xresnet18_all`, ...)")
+        model,splitter = _split_model(arch(c_in=n_in, n_out=n_out, **kwargs), arch)
     splitter = ifnone(splitter, trainable_params)
     cbs = L(cbs)
     if not any(isinstance(cb, PreciseDeconvStats) for cb in cbs): cbs = L(PreciseDeconvStats(every_epoch=True)) + cbs
+    if not any(isinstance(cb, SyncDeconv) for cb in cbs): cbs = L(SyncDeconv()) + cbs
+    if not any(isinstance(cb, CachedFolds) for cb in cbs): cbs = L(CachedFolds()) + cbs
+    stem_lr_mult = ifnone(stem_lr_mult, 1. if pretrained else 10.)
     if stem_lr_mult!=1 and _deconv_first(model, splitter): cbs = L(StemLR(stem_lr_mult)) + cbs
-    return Learner(dls, model, loss_func=loss_func, opt_func=opt_func, lr=lr, splitter=splitter, cbs=cbs,
-                   metrics=ifnone(metrics, metric), path=path, model_dir=model_dir, wd=wd, wd_bn_bias=wd_bn_bias,
-                   train_bn=train_bn, moms=moms)
+    learn = Learner(dls, model, loss_func=loss_func, opt_func=opt_func, lr=lr, splitter=splitter, cbs=cbs,
+                    metrics=ifnone(metrics, metric), path=path, model_dir=model_dir, wd=wd, wd_bn_bias=wd_bn_bias,
+                    train_bn=train_bn, moms=moms)
+    if pretrained: learn.freeze()
+    return learn
 
 # %% ../nbs/05_learner.ipynb #82a501b5
 def robust_steep(

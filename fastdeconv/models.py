@@ -6,20 +6,32 @@ Docs: https://fastdeconv.github.io/fastdeconv/models.html.md"""
 
 # %% ../nbs/02_models.ipynb #b12b9b7c
 from __future__ import annotations
+from pathlib import Path
 from warnings import warn
-import torch.nn as nn
+import torch, torch.nn as nn
+from fastcore.basics import ifnone
+from torchvision.models import get_model_weights
 from fastai.vision.models.xresnet import xresnet18, xresnet34, xresnet50, xresnet101, xresnet152
-import fastai.vision.learner as fv_learner
+from fastai.vision.learner import model_meta, default_split, create_vision_model, create_timm_model
 from .core import *
 from .layers import *
 
 # %% auto #0
 __all__ = ['deconv_xresnet18', 'deconv_xresnet34', 'deconv_xresnet50', 'deconv_xresnet101', 'deconv_xresnet152',
            'deconv_xresnet18_all', 'deconv_xresnet34_all', 'deconv_xresnet50_all', 'deconv_xresnet101_all',
-           'deconv_xresnet152_all']
+           'deconv_xresnet152_all', 'arch_meta', 'vision_deconv_model']
 
 # %% ../nbs/02_models.ipynb #e0f36fbd
 _deconv_opts = ('block', 'sampling_stride', 'n_iter', 'eps', 'momentum', 'method')
+_xresnet50_url = 'https://s3.amazonaws.com/fast-ai-modelzoo/xrn50_940.pth'
+
+def _no_weights(name, e, url=None):
+    "The error for pretrained weights of `name` that could not be had, with where to place them"
+    d = Path(torch.hub.get_dir())/'checkpoints'
+    where = (f"download {url} elsewhere and place it as {d/Path(url).name}" if url else
+             f"place the weights file in {d}, under the name the download URL ends with")
+    return RuntimeError(f"Could not download the pretrained weights of {name} ({type(e).__name__}: {e}). Without network, "
+                        f"{where}: torch reads it from there (set TORCH_HOME to use another folder). Or use pretrained=False.")
 
 def _pretrained_xresnet(arch, **kwargs):
     "`arch(**kwargs)` with fastai's published ImageNet weights, where their shapes match"
@@ -27,9 +39,7 @@ def _pretrained_xresnet(arch, **kwargs):
         raise ValueError(f"fastai publishes pretrained weights for xresnet50 only, not {arch.__name__}: "
                          "use the 50-layer model or pretrained=False")
     try: src = arch(pretrained=True).state_dict()
-    except OSError as e:
-        raise RuntimeError(f"Could not download fastai's pretrained xresnet50 weights ({e}). Without network, use "
-                           "pretrained=False, or download the weights elsewhere and `load_state_dict` them") from e
+    except OSError as e: raise _no_weights('xresnet50', e, _xresnet50_url) from e
     model = arch(**kwargs)
     dst = model.state_dict()
     ok = {k:v for k,v in src.items() if k in dst and dst[k].shape==v.shape}
@@ -76,16 +86,64 @@ def deconv_xresnet152_all(pretrained=False, **kwargs):
     return _deconv_xresnet(xresnet152, 'all', pretrained, **kwargs)
 
 # %% ../nbs/02_models.ipynb #73c57d02
-_deconv_archs = (deconv_xresnet18, deconv_xresnet34, deconv_xresnet50, deconv_xresnet101, deconv_xresnet152,
-                 deconv_xresnet18_all, deconv_xresnet34_all, deconv_xresnet50_all, deconv_xresnet101_all, deconv_xresnet152_all)
-for f in _deconv_archs: fv_learner.model_meta[f] = {**fv_learner.model_meta[xresnet18]}
+_deconv_archs = {deconv_xresnet18:(xresnet18,'stem'), deconv_xresnet34:(xresnet34,'stem'), deconv_xresnet50:(xresnet50,'stem'),
+                 deconv_xresnet101:(xresnet101,'stem'), deconv_xresnet152:(xresnet152,'stem'),
+                 deconv_xresnet18_all:(xresnet18,'all'), deconv_xresnet34_all:(xresnet34,'all'), deconv_xresnet50_all:(xresnet50,'all'),
+                 deconv_xresnet101_all:(xresnet101,'all'), deconv_xresnet152_all:(xresnet152,'all')}
+for f,(a,_) in _deconv_archs.items(): model_meta[f] = {**model_meta[a]}
 
-_fastai_update_first_layer = fv_learner._update_first_layer
-def _update_first_layer(model, n_in, pretrained):
-    "fastai's `_update_first_layer`, refusing to replace a deconvolution layer by a plain convolution"
-    if n_in!=3 and isinstance(fv_learner._get_first_layer(model)[0], DeconvBase):
-        raise ValueError(f"vision_learner changes the input channels by swapping in an nn.Conv2d, which would remove the "
-                         f"deconvolution stem: use `deconv_learner(dls, arch)` from fastdeconv, or "
-                         f"`Learner(dls, arch(c_in={n_in}, n_out=...))`")
-    return _fastai_update_first_layer(model, n_in, pretrained)
-fv_learner._update_first_layer = _update_first_layer
+def _timm(name):
+    try: import timm
+    except ModuleNotFoundError: raise ImportError(f"Models by name ({name!r}) come from timm: `pip install timm`") from None
+    if not timm.is_model(name):
+        raise ValueError(f"Unknown architecture {name!r}: not a timm model's name (see `timm.list_models('*resnet*')`); "
+                         "pass a timm name or a model function such as `xresnet50` or torchvision's `resnet18`")
+    return timm
+
+def arch_meta(
+    arch, # A fastai xresnet or torchvision ResNet function, a `fastdeconv.models` function, or a timm model's name
+)->dict:
+    "`arch`'s `model_meta` (`split`, `stats`, ...; timm's normalisation for a timm name), with `base`, the BatchNorm architecture, and `where`"
+    base,where = _deconv_archs.get(arch, (arch, None))
+    if isinstance(base, str):
+        cfg = _timm(base).get_pretrained_cfg(base)
+        meta = dict(split=default_split, stats=(cfg.mean, cfg.std) if cfg else None)
+    elif callable(base): meta = model_meta.get(base, dict(split=default_split))
+    else: raise ValueError(f"Unknown architecture {arch!r}: pass a model function or a timm model's name")
+    return dict(meta, base=base, where=where)
+
+def _bn_model(base, n_out, pretrained, n_in, **kwargs):
+    "fastai's vision model for BatchNorm architecture `base`: body (first layer changed for `n_in`) and new head"
+    if isinstance(base, str):
+        try: return create_timm_model(base, n_out, pretrained=pretrained, n_in=n_in, **kwargs)[0]
+        except OSError as e:
+            from huggingface_hub.constants import HF_HUB_CACHE
+            raise RuntimeError(f"Could not download the pretrained weights of timm's {base} ({type(e).__name__}: {e}). Without "
+                               f"network, run `timm.create_model({base!r}, pretrained=True)` where there is network and copy the "
+                               f"Hugging Face cache it fills to {HF_HUB_CACHE} here, or pass `pretrained_cfg_overlay=dict(file=...)` "
+                               "with the path of a weights file; or use pretrained=False.") from e
+    if pretrained and base in (xresnet18, xresnet34, xresnet101, xresnet152): _pretrained_xresnet(base)
+    try: return create_vision_model(base, n_out, pretrained=pretrained, n_in=n_in, **kwargs)
+    except OSError as e:
+        url = _xresnet50_url if base is xresnet50 else getattr(get_model_weights(base).DEFAULT, 'url', None) if 'weights' in model_meta.get(base, {}) else None
+        raise _no_weights(getattr(base, '__name__', repr(base)), e, url) from e
+
+def vision_deconv_model(
+    arch, # A fastai xresnet or torchvision ResNet function, a `fastdeconv.models` function, or a timm model's name
+    n_out:int, # Outputs of the new head
+    dl=None, # Batches to compute the statistics on, to keep what the body computes (see `deconvolutionize`); `None`: naive conversion
+    where:str|None=None, # Deconvolve the body's 'stem' or 'all'; `None`: a `fastdeconv.models` function's own, else 'stem'
+    pretrained:bool=True, # Load the architecture's pretrained weights?
+    n_in:int=3, # Input channels; the first convolution is changed as fastai's `vision_learner` changes it
+    n_batches:int|None=None, # Batches of `dl` to use (20 if `None`)
+    **kwargs # `FastDeconv` options (`block`, `n_iter`, ...), then fastai's head options (`ps`, `lin_ftrs`, ...) or timm's
+)->nn.Module:
+    "fastai's vision model for `arch` (body and new head, as `vision_learner` builds it) with its body deconvolved"
+    meta = arch_meta(arch)
+    if meta['where'] is not None and where not in (None, meta['where']):
+        raise ValueError(f"{arch.__name__} deconvolves the {meta['where']}, not the {where}: leave `where` out, or pass a "
+                         f"function of the other family")
+    dkw = {k:kwargs.pop(k) for k in _deconv_opts if k in kwargs}
+    model = _bn_model(meta['base'], n_out, pretrained, n_in, **kwargs)
+    deconvolutionize(model[0], where or meta['where'] or 'stem', dl=dl, n_batches=n_batches, **dkw)
+    return model
