@@ -7,7 +7,6 @@ Docs: https://fastdeconv.github.io/fastdeconv/callbacks.html.md"""
 # %% ../nbs/03_callbacks.ipynb #d10e0b60
 from __future__ import annotations
 from contextlib import ExitStack
-from functools import partial
 from itertools import islice
 from warnings import warn
 import torch, torch.nn as nn
