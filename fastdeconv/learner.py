@@ -54,9 +54,9 @@ def deconv_learner(
     n_in:int=None, # Input channels; `None` reads them from a batch
     loss_func=None, # Loss; `None` picks one for the task
     opt_func=Adam, # Optimiser
-    lr:float=1e-2, # Default learning rate, used by `fit_one_cycle` and friends without one
+    lr:float=None, # Default learning rate, used by `fit_one_cycle` and friends without one; `None`: 1e-2, or 3e-3 fully deconvolved
     wd:float=1e-2, # Weight decay
-    stem_lr_mult:float=None, # The stem (first parameter group) trains at this multiple of the learning rate (`StemLR`); `None`: 10, or 1 with `pretrained`
+    stem_lr_mult:float=None, # The stem (first parameter group) trains at this multiple of the learning rate (`StemLR`); `None`: 10, or 1 with `pretrained` or fully deconvolved
     metrics=None, # Metrics; `None` picks one for the task
     cbs=None, # Callbacks added to the default ones
     pretrained:bool=False, # Start from the architecture's pretrained weights, converted keeping what they compute, and freeze the body
@@ -96,7 +96,8 @@ def deconv_learner(
     if not any(isinstance(cb, PreciseDeconvStats) for cb in cbs): cbs = L(PreciseDeconvStats(every_epoch=True)) + cbs
     if not any(isinstance(cb, SyncDeconv) for cb in cbs): cbs = L(SyncDeconv()) + cbs
     if not any(isinstance(cb, CachedFolds) for cb in cbs): cbs = L(CachedFolds()) + cbs
-    stem_lr_mult = ifnone(stem_lr_mult, 1. if pretrained else 10.)
+    full = ifnone(where, arch_meta(arch)['where'] if callable(arch) else None)=='all'
+    lr,stem_lr_mult = ifnone(lr, 3e-3 if full else 1e-2),ifnone(stem_lr_mult, 1. if pretrained or full else 10.)
     if stem_lr_mult!=1 and _deconv_first(model, splitter): cbs = L(StemLR(stem_lr_mult)) + cbs
     learn = Learner(dls, model, loss_func=loss_func, opt_func=opt_func, lr=lr, splitter=splitter, cbs=cbs,
                     metrics=ifnone(metrics, metric), path=path, model_dir=model_dir, wd=wd, wd_bn_bias=wd_bn_bias,

@@ -1,5 +1,6 @@
 "CIFAR-10 experiments of `11_cifar10.ipynb` on CPU: each run appends one JSON line to `cifar10_cpu.jsonl`"
-# Run from nbs/experiments: OMP_NUM_THREADS=2 python cifar10_cpu.py [--only TAG]; the runs of one tag with --only
+# Run from nbs/experiments: OMP_NUM_THREADS=2 python cifar10_cpu.py [--only TAG]; the runs of one tag with --only;
+# runs already in the record are skipped
 import json, sys, time, warnings
 from fastai.vision.all import *
 from fastdeconv.all import *
@@ -12,15 +13,17 @@ def cifar_dls(seed=42): return get_dls(archive, bs=64, n_items=10_000, valid_pct
 def log(**kw):
     with out.open('a') as f: f.write(json.dumps(kw)+'\n')
 
-def run(tag, arch, epochs, seed=0, usual=False, save=None, **kwargs):
+def run(tag, arch, epochs, seed=0, usual=False, save=None, every=None, **kwargs):
     "Train `arch` (the usual fastai way if `usual`, else with `deconv_learner`'s defaults) and log accuracy, losses and times"
     set_seed(seed, reproducible=True)
     dls = cifar_dls()
-    if usual: learn = Learner(dls, arch(n_out=10), wd=1e-2, metrics=accuracy, cbs=EpochTimer())
-    else: learn = deconv_learner(dls, arch, cbs=EpochTimer(), **kwargs)
+    cbs = [EpochTimer()] + ([FreezeDeconv(freeze_at=1, every=every)] if every else [])
+    if usual: learn = Learner(dls, arch(n_out=10), wd=1e-2, metrics=accuracy, cbs=cbs)
+    else: learn = deconv_learner(dls, arch, cbs=cbs, **kwargs)
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, 1e-2 if usual else None)
     losses = [float(o) for o in learn.recorder.losses]
-    log(tag=tag, arch=arch.__name__, epochs=epochs, seed=seed, usual=usual, kwargs={k:str(v) for k,v in kwargs.items()},
+    log(tag=tag, arch=arch.__name__, epochs=epochs, seed=seed, usual=usual,
+        kwargs={k:str(v) for k,v in (kwargs|(dict(every=every) if every else {})).items()},
         accs=[float(v[2]) for v in learn.recorder.values], valid_loss=[float(v[1]) for v in learn.recorder.values],
         s_per_epoch=learn.epoch_timer.times, losses=losses[::5], finite=all(map(math.isfinite, losses)),
         params=sum(p.numel() for p in learn.model.parameters()), torch=torch.__version__, threads=torch.get_num_threads())
@@ -35,6 +38,18 @@ plan += [('sgd', a, 3, dict(opt_func=partial(SGD, mom=0.9), lr=1.0)) for a in (d
 plan += [('sgd_stem1', deconv_xresnet18, 3, dict(opt_func=partial(SGD, mom=0.9), lr=1.0, stem_lr_mult=1))]
 plan += [('budget', xresnet18, 10, {}), ('budget', deconv_xresnet18, 10, dict(save='deconv_stem_10ep.pth')),
          ('budget', deconv_xresnet18_all, 10, {})]
+allk = dict(lr=3e-3, stem_lr_mult=1)
+lever = lambda arch, s, **kw: ('levers', arch, 3, dict(seed=s, **kw))
+plan += [lever(deconv_xresnet18, s, grad_stats=True) for s in range(3)] + [lever(deconv_xresnet18_all, 0, grad_stats=True, **allk)]
+plan += [lever(deconv_xresnet18, s, grad_stats=False) for s in range(3)] + [lever(deconv_xresnet18_all, 0, grad_stats=False, **allk)]
+plan += [lever(deconv_xresnet18_all, s, grad_stats=g, **allk) for s in (1, 2) for g in (True, False)]
+plan += [lever(deconv_xresnet18_all, s, grad_stats=True, every=4, **allk) for s in range(3)]
+
+def key(tag, arch, epochs, seed=0, usual=False, save=None, every=None, **kwargs):
+    "What identifies a run in the record"
+    return tag, arch.__name__, epochs, seed, usual, json.dumps({k:str(v) for k,v in (kwargs|(dict(every=every) if every else {})).items()})
+
+done = {(d['tag'], d['arch'], d['epochs'], d['seed'], d['usual'], json.dumps(d['kwargs'])) for d in map(json.loads, out.read_text().splitlines())}
 only = sys.argv[sys.argv.index('--only')+1] if '--only' in sys.argv else None
 for tag,arch,epochs,kw in plan:
-    if only in (None, tag): run(tag, arch, epochs, **kw)
+    if only in (None, tag) and key(tag, arch, epochs, **kw) not in done: run(tag, arch, epochs, **kw)
