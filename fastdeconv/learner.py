@@ -80,8 +80,8 @@ def deconv_learner(
     if not n_out: raise ValueError("Cannot infer the number of outputs from `dls` (no `c` or `vocab`): pass `n_out`")
     loss_cls,metric = _task_defaults[task]
     loss_func = ifnone(loss_func, getattr(dls.train_ds, 'loss_func', None)) or loss_cls()
+    meta = arch_meta(arch)
     if pretrained or isinstance(arch, str):
-        meta = arch_meta(arch)
         if normalize: _add_norm(dls, meta, pretrained, n_in)
         model = vision_deconv_model(arch, n_out, dl=dls.train if preserve else None, where=where, pretrained=pretrained, n_in=n_in,
                                     n_batches=n_batches, **kwargs)
@@ -96,7 +96,7 @@ def deconv_learner(
     if not any(isinstance(cb, PreciseDeconvStats) for cb in cbs): cbs = L(PreciseDeconvStats(every_epoch=True)) + cbs
     if not any(isinstance(cb, SyncDeconv) for cb in cbs): cbs = L(SyncDeconv()) + cbs
     if not any(isinstance(cb, CachedFolds) for cb in cbs): cbs = L(CachedFolds()) + cbs
-    full = ifnone(where, arch_meta(arch)['where'] if callable(arch) else None)=='all'
+    full = ifnone(where, meta['where'])=='all'
     lr,stem_lr_mult = ifnone(lr, 3e-3 if full else 1e-2),ifnone(stem_lr_mult, 1. if pretrained or full else 10.)
     if stem_lr_mult!=1 and _deconv_first(model, splitter): cbs = L(StemLR(stem_lr_mult)) + cbs
     learn = Learner(dls, model, loss_func=loss_func, opt_func=opt_func, lr=lr, splitter=splitter, cbs=cbs,
