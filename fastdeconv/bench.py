@@ -15,7 +15,7 @@ from torch import Tensor
 from torch.profiler import profile, ProfilerActivity
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.models.xresnet import xresnet18
-from .core import freeze_deconv, cached_folds
+from .core import deconv_modules, cached_folds
 from .layers import deconvolutionize
 
 # %% auto #0
@@ -67,13 +67,15 @@ def train_step(
     model:nn.Module, # Model to train
     x:Tensor, # Input batch
     y:Tensor, # Target class indices
+    n:int=1, # Steps per call
 )->callable:
-    "A function that runs one SGD step of `model` on `x` and `y` with cross-entropy loss"
+    "A function that runs `n` SGD steps of `model` on `x` and `y` with cross-entropy loss"
     opt = torch.optim.SGD(model.parameters(), lr=1e-3)
     def step():
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-        opt.zero_grad()
+        for _ in range(n):
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+            opt.zero_grad()
     return step
 
 # %% ../nbs/09_bench.ipynb #b6ac0f57
@@ -84,10 +86,11 @@ def _model(where, n_out, channels_last, **kwargs):
     if where: m = deconvolutionize(m, where, **kwargs)
     return m.to(memory_format=torch.channels_last) if channels_last else m
 
-def _frozen(model, step):
-    freeze_deconv(model)
-    step()
-    freeze_deconv(model, False)
+def _check_steps(model, steps):
+    ks = {m.stats_every for m in deconv_modules(model)}
+    if any(steps%k for k in ks):
+        raise ValueError(f"`steps` ({steps}) must be a multiple of the layers' `stats_every` ({', '.join(map(str, sorted(ks)))}), "
+                         "so that each timed call computes the statistics as often as training does")
 
 def _infer(model, x):
     with torch.no_grad(): model(x)
@@ -98,13 +101,13 @@ def _fresh_infer_mb(model, x):
     m = copy.deepcopy(model).eval()
     return _mb(m, partial(_infer, m, x))
 
-_cols = ('train_ms','every_ms','infer_ms','train_mb','infer_mb')
+_cols = ('train_ms','infer_ms','train_mb','infer_mb')
 
 # %% ../nbs/09_bench.ipynb #11604849
 def bench_deconv(
     sizes=((128,32),(32,128)), # (batch size, image size) pairs
     reps:int=10, # Timed calls of each model and mode
-    every:int=4, # For the "every k" figures, the statistics are computed on one training step in `every`
+    steps:int=4, # Training steps per timed call: a multiple of the layers' `stats_every`, so each call pays its share of statistics
     channels_last:bool=False, # Models and input in channels-last memory format?
     n_out:int=10, # Classes
     progress:bool=True, # Show progress bars?
@@ -112,24 +115,19 @@ def bench_deconv(
 )->dict:
     "Time and peak memory of training and inference of `xresnet18` and its deconvolution versions, as ratios to `xresnet18`"
     res = dict(torch=torch.__version__, threads=torch.get_num_threads(), loadavg_before=os.getloadavg(),
-               env={k:v for k,v in os.environ.items() if k.startswith(('OMP_','MKL_'))}, reps=reps, every=every,
+               env={k:v for k,v in os.environ.items() if k.startswith(('OMP_','MKL_'))}, reps=reps, steps=steps,
                channels_last=channels_last, options=kwargs, results=[])
     for bs,px in sizes:
         torch.manual_seed(0)
         x,y = torch.randn(bs, 3, px, px),torch.randint(0, n_out, (bs,))
         if channels_last: x = x.contiguous(memory_format=torch.channels_last)
         models = {k:_model(where, n_out, channels_last, **kwargs) for k,where in _archs.items()}
-        steps = {k:train_step(m, x, y) for k,m in models.items()}
-        fns = {}
-        for k,m in models.items():
-            fns[k,'train'] = steps[k]
-            if _archs[k]: fns[k,'frozen'] = partial(_frozen, m, steps[k])
-            fns[k,'infer'] = partial(_infer, copy.deepcopy(m).eval(), x)
+        for m in models.values(): _check_steps(m, steps)
+        fns = {(k,'train'):train_step(m, x, y, steps) for k,m in models.items()}
+        fns |= {(k,'infer'):partial(_infer, copy.deepcopy(m).eval(), x) for k,m in models.items()}
         with cached_folds(): t = median_times(fns, reps, progress)
-        rows = [dict(bs=bs, px=px, model=k, train_ms=t[k,'train']*1e3,
-                     every_ms=(t[k,'train']+(every-1)*t.get((k,'frozen'), t[k,'train']))/every*1e3,
-                     infer_ms=t[k,'infer']*1e3, train_mb=_mb(m, steps[k]), infer_mb=_fresh_infer_mb(m, x))
-                for k,m in models.items()]
+        rows = [dict(bs=bs, px=px, model=k, train_ms=t[k,'train']/steps*1e3, infer_ms=t[k,'infer']*1e3,
+                     train_mb=_mb(m, fns[k,'train']), infer_mb=_fresh_infer_mb(m, x)) for k,m in models.items()]
         res['results'] += [r | {f'{c}_x':r[c]/rows[0][c] for c in _cols} for r in rows]
     return res | dict(loadavg_after=os.getloadavg())
 
@@ -138,7 +136,7 @@ def bench_report(
     res:dict, # Result of `bench_deconv`
 )->str:
     "`res` as a text table: times in ms, memory in MB, and each as a ratio to `xresnet18`"
-    head = (f"torch {res['torch']}, {res['threads']} threads, median of {res['reps']} reps, every k={res['every']}"
+    head = (f"torch {res['torch']}, {res['threads']} threads, median of {res['reps']} reps of {res['steps']} training steps"
             + (', channels_last' if res['channels_last'] else '')
             + ''.join(f', {k}={v}' for k,v in (res['options'] | res['env']).items())
             + '\nload average (1, 5, 15 min): ' + ', '.join(' '.join(f'{o:.2f}' for o in res[k])+f' {k[8:]}'

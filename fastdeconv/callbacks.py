@@ -60,13 +60,12 @@ class DeconvWarmup(Callback):
 
 # %% ../nbs/03_callbacks.ipynb #c08440d3
 class FreezeDeconv(Callback):
-    "Compute the deconvolution statistics every `every` training batches, and freeze them from `freeze_at` of training on"
+    "Freeze the deconvolution statistics from `freeze_at` of training on"
     def __init__(self,
         freeze_at:float=0.75, # Fraction of training after which the statistics stay frozen
-        every:int=1, # Compute the statistics on one training batch in `every` before that
     ): store_attr()
     def before_batch(self):
-        if self.training: freeze_deconv(self.model, self.pct_train>=self.freeze_at or self.train_iter%self.every!=0)
+        if self.training: freeze_deconv(self.model, self.pct_train>=self.freeze_at)
     def after_fit(self): freeze_deconv(self.model, False)
 
 # %% ../nbs/03_callbacks.ipynb #bfa93c72

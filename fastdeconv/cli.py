@@ -123,7 +123,7 @@ def fastdeconv_eval(
 def fastdeconv_bench(
     sizes:str='128x32,32x128', # Comma-separated BATCHxPIXELS sizes
     reps:int=10, # Timed calls of each model and mode
-    every:int=4, # For the "every k" figures, the statistics are computed on one training step in `every`
+    steps:int=4, # Training steps per timed call, a multiple of the layers' `stats_every`
     threads:int=None, # CPU threads for PyTorch (its default if not given)
     channels_last:bool=False, # Models and input in channels-last memory format
     json:bool=False, # Print JSON rather than a table
@@ -131,5 +131,5 @@ def fastdeconv_bench(
     "Time and peak memory of `deconv_xresnet18` and `deconv_xresnet18_all` against fastai's `xresnet18`, in one process"
     if threads: torch.set_num_threads(threads)
     sizes = tuple(tuple(int(o) for o in s.split('x')) for s in sizes.split(','))
-    res = bench_deconv(sizes, reps, every, channels_last, progress=not json)
+    res = bench_deconv(sizes, reps, steps, channels_last, progress=not json)
     print(dumps(res, indent=1) if json else bench_report(res))

@@ -12,6 +12,7 @@ from typing import Callable
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch import Tensor
 from torch.profiler import record_function
+from torch.utils.checkpoint import checkpoint
 from fastcore.basics import store_attr, tuplify
 
 # %% auto #0
@@ -97,16 +98,16 @@ class DeconvBase(nn.Module):
     "Running statistics, batch statistics and weight folding shared by the deconvolution layers"
     _reduce = None # sums a tensor over processes where `fastdeconv.distributed` syncs the layer
 
-    def _init_deconv(self, ni, nf, groups, ksz, block, n_iter, eps, momentum, method, grad_stats):
-        _check_pos(ni=ni, nf=nf, groups=groups, block=block, n_iter=n_iter, eps=eps)
+    def _init_deconv(self, ni, nf, groups, ksz, block, n_iter, eps, momentum, method, grad_stats, stats_every):
+        _check_pos(ni=ni, nf=nf, groups=groups, block=block, n_iter=n_iter, eps=eps, stats_every=stats_every)
         if ni%groups or nf%groups:
             raise ValueError(f"`ni` ({ni}) and `nf` ({nf}) must both be divisible by `groups` ({groups})")
         if not 0<momentum<=1: raise ValueError(f"`momentum` must be in (0, 1], got {momentum}")
         if method not in ('ns','eigh'): raise ValueError(f"`method` must be 'ns' or 'eigh', got {method!r}")
-        store_attr('ni,nf,groups,n_iter,eps,momentum,method,grad_stats')
+        store_attr('ni,nf,groups,n_iter,eps,momentum,method,grad_stats,stats_every')
         self.block = deconv_block(ni//groups, block)
         self.nb,self.nfeat = ni//groups//self.block, self.block*ksz
-        self.frozen = False
+        self.frozen,self.n_steps = False,0
         self.register_buffer('running_mean', torch.zeros(ni*ksz))
         self.register_buffer('running_deconv', torch.eye(self.nfeat).repeat(groups, 1, 1))
         self.register_buffer('num_batches_tracked', torch.tensor(0))
@@ -117,13 +118,17 @@ class DeconvBase(nn.Module):
         self.running_deconv.copy_(torch.eye(self.nfeat).expand_as(self.running_deconv))
         self.num_batches_tracked.zero_()
 
+    def _moments(self, x):
+        X = self.patches(x)
+        return patch_moments(X.to(torch.promote_types(X.dtype, torch.float32)).view(-1, self.groups, self.nb, self.nfeat))
+
     def moments(self,
         x:Tensor, # A batch of input
     )->tuple[Tensor,Tensor,Tensor]:
         "`patch_moments` of the sampled patches of `x` in float32 or wider, pooled over the processes where synced"
         with torch.autocast(x.device.type, enabled=False):
-            X = self.patches(x)
-            m = patch_moments(X.to(torch.promote_types(X.dtype, torch.float32)).view(-1, self.groups, self.nb, self.nfeat))
+            grad = torch.is_grad_enabled() and x.requires_grad
+            m = checkpoint(self._moments, x, use_reentrant=False, preserve_rng_state=False) if grad else self._moments(x)
             return m if self._reduce is None else pool_moments(*m, self._reduce)
 
     def isqrt(self, A:Tensor)->Tensor:
@@ -187,12 +192,14 @@ class DeconvBase(nn.Module):
 
     def _stats_repr(self):
         s = f'n_iter={self.n_iter}' if self.method=='ns' else "method='eigh'"
-        return s + ('' if self.grad_stats else ', grad_stats=False')
+        return s + ('' if self.grad_stats else ', grad_stats=False') + ('' if self.stats_every==1 else f', stats_every={self.stats_every}')
 
     def forward(self, x:Tensor)->Tensor:
         self.check_input(x)
         if not self.training: return self.apply_folded(x, *self.folded())
-        if self.frozen: return self.apply_folded(x, *self.fold(self.running_mean, self.running_deconv))
+        fresh = not self.frozen and self.n_steps%self.stats_every==0
+        self.n_steps += torch.is_grad_enabled()
+        if not fresh: return self.apply_folded(x, *self.fold(self.running_mean, self.running_deconv))
         mean,deconv = self.batch_stats(x)
         self._update_running(mean, deconv)
         return self.apply_folded(x, *self.fold(mean, deconv))
@@ -241,6 +248,7 @@ class FastDeconv(DeconvBase):
         padding_mode:str='zeros', # 'zeros', 'reflect', 'replicate' or 'circular'
         method:str='ns', # Inverse square root: 'ns' (Newton–Schulz) or 'eigh' (exact)
         grad_stats:bool=True, # Back-propagate through the batch statistics, as the paper does?
+        stats_every:int=1, # Compute the batch statistics on one training step in `stats_every`, train with the running ones in between
     ):
         super().__init__()
         if ndim not in (1,2,3): raise ValueError(f"`ndim` must be 1, 2 or 3, got {ndim}")
@@ -251,7 +259,7 @@ class FastDeconv(DeconvBase):
         if padding_mode not in ('zeros','reflect','replicate','circular'):
             raise ValueError(f"`padding_mode` must be 'zeros', 'reflect', 'replicate' or 'circular', got {padding_mode!r}")
         store_attr('ks,stride,padding,dilation,ndim,sampling_stride,padding_mode')
-        self._init_deconv(ni, nf, groups, math.prod(ks), block, n_iter, eps, momentum, method, grad_stats)
+        self._init_deconv(ni, nf, groups, math.prod(ks), block, n_iter, eps, momentum, method, grad_stats, stats_every)
         self.weight = nn.Parameter(torch.empty(nf, ni//groups, *ks))
         self.bias = nn.Parameter(torch.empty(nf)) if bias else None
         self.reset_parameters()
@@ -346,9 +354,10 @@ class DeconvLinear(DeconvBase):
         momentum:float=0.1, # Weight of each batch in the running statistics
         method:str='ns', # Inverse square root: 'ns' (Newton–Schulz) or 'eigh' (exact)
         grad_stats:bool=True, # Back-propagate through the batch statistics, as the paper does?
+        stats_every:int=1, # Compute the batch statistics on one training step in `stats_every`, train with the running ones in between
     ):
         super().__init__()
-        self._init_deconv(ni, nf, 1, 1, block, n_iter, eps, momentum, method, grad_stats)
+        self._init_deconv(ni, nf, 1, 1, block, n_iter, eps, momentum, method, grad_stats, stats_every)
         self.weight = nn.Parameter(torch.empty(nf, ni))
         self.bias = nn.Parameter(torch.empty(nf)) if bias else None
         self.reset_parameters()

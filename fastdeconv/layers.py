@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from itertools import islice
 import torch, torch.nn as nn
+from fastcore.basics import ifnone
 from fastcore.meta import delegates
 from fastai.layers import ConvLayer, init_linear, defaults
 from .core import *
@@ -180,11 +181,13 @@ def deconvolutionize(
     where:str='stem', # Convert the 'stem' or 'all' convolutions
     dl=None, # Batches (a fastai `DataLoader`, or batches whose first element is the input) to compute the statistics on; `None` for the naive conversion, which changes what the network computes
     n_batches:int|None=None, # Use the first `n_batches` of `dl` (20 if `None`)
+    stats_every:int|None=None, # The layers compute their statistics on one training step in `stats_every`; `None`: 4 for the stem, 1 for 'all'
     **kwargs # Passed to `FastDeconv` (`block`, `sampling_stride`, `n_iter`, ...)
 )->nn.Module:
     "Convert `model` in place to its deconvolution counterpart, computing what it computed in eval mode if given `dl`; returns `model`"
     if where not in ('stem','all'): raise ValueError(f"`where` must be 'stem' or 'all', got {where!r}")
     if dl is None and n_batches is not None: raise ValueError("`n_batches` needs `dl`: the batches to compute the statistics on")
+    kwargs['stats_every'] = ifnone(stats_every, 4 if where=='stem' else 1)
     names = stem_convs(model) if where=='stem' else [n for n,o in _leaves(model) if isinstance(o, nn.modules.conv._ConvNd)]
     if not names: raise ValueError(f"No convolution found in the {where} of {type(model).__name__}")
     plan = []   # (name of the module to replace, conv, bn, its replacement's FastDeconv), and the modules to replace

@@ -22,7 +22,7 @@ __all__ = ['deconv_xresnet18', 'deconv_xresnet34', 'deconv_xresnet50', 'deconv_x
            'deconv_xresnet152_all', 'arch_meta', 'vision_deconv_model']
 
 # %% ../nbs/02_models.ipynb #e0f36fbd
-_deconv_opts = ('block', 'sampling_stride', 'n_iter', 'eps', 'momentum', 'method', 'grad_stats')
+_deconv_opts = ('block', 'sampling_stride', 'n_iter', 'eps', 'momentum', 'method', 'grad_stats', 'stats_every')
 _xresnet50_url = 'https://s3.amazonaws.com/fast-ai-modelzoo/xrn50_940.pth'
 
 def _no_weights(name, e, url=None):

@@ -31,7 +31,7 @@ __all__ = ['paper_deconv', 'vgg16_cfg', 'paper_archs', 'paper_conv', 'paper_head
 
 # %% ../nbs/07_paper.ipynb #39d6bf5f
 paper_deconv = dict(block=64, sampling_stride=3, n_iter=5)
-_lin_opts = ('n_iter','eps','momentum','method','grad_stats')
+_lin_opts = ('n_iter','eps','momentum','method','grad_stats','stats_every')
 
 def _check_opts(deconv, kwargs):
     if kwargs and not deconv:

@@ -13,20 +13,20 @@ def cifar_dls(seed=42): return get_dls(archive, bs=64, n_items=10_000, valid_pct
 def log(**kw):
     with out.open('a') as f: f.write(json.dumps(kw)+'\n')
 
-def opts(every, kwargs):
+def opts(kwargs):
     "A run's options as the record keeps them"
-    return {k:str(v) for k,v in (kwargs|(dict(every=every) if every else {})).items()}
+    return {k:str(v) for k,v in kwargs.items()}
 
-def run(tag, arch, epochs, seed=0, usual=False, save=None, every=None, **kwargs):
+def run(tag, arch, epochs, seed=0, usual=False, save=None, **kwargs):
     "Train `arch` (the usual fastai way if `usual`, else with `deconv_learner`'s defaults) and log accuracy, losses and times"
     set_seed(seed, reproducible=True)
     dls = cifar_dls()
-    cbs = [EpochTimer()] + ([FreezeDeconv(freeze_at=1, every=every)] if every else [])
-    if usual: learn = Learner(dls, arch(n_out=10), wd=1e-2, metrics=accuracy, cbs=cbs)
+    cbs = [EpochTimer()]
+    if usual: learn = Learner(dls, arch(n_out=10), metrics=accuracy, cbs=cbs, **(dict(wd=1e-2, lr=1e-2)|kwargs))
     else: learn = deconv_learner(dls, arch, cbs=cbs, **kwargs)
-    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, 1e-2 if usual else None)
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs)
     losses = [float(o) for o in learn.recorder.losses]
-    log(tag=tag, arch=arch.__name__, epochs=epochs, seed=seed, usual=usual, kwargs=opts(every, kwargs),
+    log(tag=tag, arch=arch.__name__, epochs=epochs, seed=seed, usual=usual, kwargs=opts(kwargs),
         accs=[float(v[2]) for v in learn.recorder.values], valid_loss=[float(v[1]) for v in learn.recorder.values],
         s_per_epoch=learn.epoch_timer.times, losses=losses[::5], finite=all(map(math.isfinite, losses)),
         params=sum(p.numel() for p in learn.model.parameters()), torch=torch.__version__, threads=torch.get_num_threads())
@@ -45,12 +45,17 @@ allk = dict(lr=3e-3, stem_lr_mult=1)
 lever = lambda arch, s, **kw: ('levers', arch, 3, dict(seed=s, **kw))
 plan += [lever(deconv_xresnet18, s, grad_stats=True) for s in range(3)] + [lever(deconv_xresnet18_all, 0, grad_stats=True, **allk)]
 plan += [lever(deconv_xresnet18, s, grad_stats=False) for s in range(3)] + [lever(deconv_xresnet18_all, 0, grad_stats=False, **allk)]
-plan += [lever(deconv_xresnet18_all, s, grad_stats=True, **allk) for s in (1, 2)] # grad_stats=False did not train on seed 0
-plan += [lever(deconv_xresnet18_all, s, grad_stats=True, every=4, **allk) for s in range(3)]
+plan += [lever(deconv_xresnet18_all, 1, grad_stats=True, **allk)] # grad_stats=False did not train on seed 0
+# Runs recorded before `stats_every` existed computed the statistics on every step, the default then
+k4 = lambda arch, s, **kw: lever(arch, s, stats_every=4, **kw)
+plan += [k4(deconv_xresnet18_all, 0, **allk)] # did not train on seed 0, as without gradients through the statistics
+plan += [k4(deconv_xresnet18, s) for s in range(3)] + [lever(deconv_xresnet18_all, 2, grad_stats=True, **allk)]
+# xresnet18's learning rate from the grid the stem's was picked from (gpu_sweep.py: Adam 3e-3, 1e-2, 2e-2); 1e-2 is `bar`
+plan += [('grid', xresnet18, 3, dict(usual=True, lr=lr)) for lr in (3e-3, 2e-2)]
 
-def key(tag, arch, epochs, seed=0, usual=False, save=None, every=None, **kwargs):
+def key(tag, arch, epochs, seed=0, usual=False, save=None, **kwargs):
     "What identifies a run in the record"
-    return tag, arch.__name__, epochs, seed, usual, json.dumps(opts(every, kwargs))
+    return tag, arch.__name__, epochs, seed, usual, json.dumps(opts(kwargs))
 
 done = {(d['tag'], d['arch'], d['epochs'], d['seed'], d['usual'], json.dumps(d['kwargs'])) for d in map(json.loads, out.read_text().splitlines())}
 only = sys.argv[sys.argv.index('--only')+1] if '--only' in sys.argv else None
