@@ -34,16 +34,18 @@ def precise_deconv_stats(
     ms = deconv_modules(model)
     bns = [(m, m.momentum) for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not (ms or bns and bn): return
-    acc,training,seen = {m:[] for m in ms},model.training,0
+    acc,training,seen,modes = {m:[] for m in ms},model.training,0,[(m, m.frozen, m.stats_every) for m in ms]
     try:
         for m,_ in bns:
             if bn: m.reset_running_stats()
             m.momentum = None if bn else 0.
+        for m in ms: m.frozen,m.stats_every = False,1 # the layers after a deconvolution see it whiten with the batch's statistics
         model.train()
         with torch.no_grad(), Hooks(ms, lambda m,i,o: acc[m].append(m.moments(i[0])), detach=False):
             for b in islice(dl, n_batches): model(*b[:n_inp]); seen += 1
     finally:
         for m,mom in bns: m.momentum = mom
+        for m,frozen,k in modes: m.frozen,m.stats_every = frozen,k
         model.train(training)
     if not seen: raise ValueError("`dl` gave no batch: pass a non-empty DataLoader (such as `dls.train`) to compute statistics from")
     unused = [n for n,m in model.named_modules() if m in acc and not acc[m]]

@@ -57,7 +57,8 @@ def key(tag, arch, epochs, seed=0, usual=False, save=None, **kwargs):
     "What identifies a run in the record"
     return tag, arch.__name__, epochs, seed, usual, json.dumps(opts(kwargs))
 
-done = {(d['tag'], d['arch'], d['epochs'], d['seed'], d['usual'], json.dumps(d['kwargs'])) for d in map(json.loads, out.read_text().splitlines())}
+done = {(d['tag'], d['arch'], d['epochs'], d['seed'], d['usual'], json.dumps(d['kwargs'])) for d in map(json.loads, out.read_text().splitlines())
+        if 'superseded' not in d} # a superseded run is run again
 only = sys.argv[sys.argv.index('--only')+1] if '--only' in sys.argv else None
 for tag,arch,epochs,kw in plan:
     if only in (None, tag) and key(tag, arch, epochs, **kw) not in done: run(tag, arch, epochs, **kw)
