@@ -19,7 +19,7 @@ from .core import deconv_modules, cached_folds
 from .layers import deconvolutionize
 
 # %% auto #0
-__all__ = ['peak_memory', 'median_times', 'train_step', 'bench_deconv', 'bench_report']
+__all__ = ['peak_memory', 'interleaved_times', 'median_times', 'paired_ratio', 'train_step', 'bench_deconv', 'bench_report']
 
 # %% ../nbs/09_bench.ipynb #76b2d4c5
 def _events(evs):
@@ -48,12 +48,12 @@ def peak_memory(
     return max(e.extra_fields.total_allocated for e in evs) - start
 
 # %% ../nbs/09_bench.ipynb #96747b5b
-def median_times(
+def interleaved_times(
     fns:dict, # Functions to time, without arguments, by name
-    reps:int=10, # Timed calls of each
+    reps:int=10, # Rounds: timed calls of each
     progress:bool=True, # Show a progress bar?
 )->dict:
-    "Median wall-clock seconds of each function of `fns`, the calls interleaved"
+    "Wall-clock seconds of each call of each function of `fns`, by name: one call of each per round, over `reps` rounds"
     for f in fns.values(): f()
     ts = {k:[] for k in fns}
     for _ in progress_bar(range(reps), leave=False) if progress else range(reps):
@@ -61,7 +61,22 @@ def median_times(
             t = time.perf_counter()
             f()
             ts[k].append(time.perf_counter()-t)
-    return {k:statistics.median(v) for k,v in ts.items()}
+    return ts
+
+def median_times(
+    fns:dict, # Functions to time, without arguments, by name
+    reps:int=10, # Timed calls of each
+    progress:bool=True, # Show a progress bar?
+)->dict:
+    "Median wall-clock seconds of each function of `fns`, the calls interleaved"
+    return {k:statistics.median(v) for k,v in interleaved_times(fns, reps, progress).items()}
+
+def paired_ratio(
+    ts:list, # Seconds of the calls of one function, a round each
+    base:list, # Seconds of the calls of another, in the same rounds
+)->float:
+    "Median over rounds of the ratio of `ts` to `base`"
+    return statistics.median(a/b for a,b in zip(ts, base, strict=True))
 
 def train_step(
     model:nn.Module, # Model to train
@@ -113,7 +128,7 @@ def bench_deconv(
     progress:bool=True, # Show progress bars?
     **kwargs # `FastDeconv` options for the deconvolution models
 )->dict:
-    "Time and peak memory of training and inference of `xresnet18` and its deconvolution versions, as ratios to `xresnet18`"
+    "Time and peak memory of training and inference of `xresnet18` and its deconvolution versions, and their ratios to `xresnet18`'s"
     res = dict(torch=torch.__version__, threads=torch.get_num_threads(), loadavg_before=os.getloadavg(),
                env={k:v for k,v in os.environ.items() if k.startswith(('OMP_','MKL_'))}, reps=reps, steps=steps,
                channels_last=channels_last, options=kwargs, results=[])
@@ -125,10 +140,11 @@ def bench_deconv(
         for m in models.values(): _check_steps(m, steps)
         fns = {(k,'train'):train_step(m, x, y, steps) for k,m in models.items()}
         fns |= {(k,'infer'):partial(_infer, copy.deepcopy(m).eval(), x) for k,m in models.items()}
-        with cached_folds(): t = median_times(fns, reps, progress)
-        rows = [dict(bs=bs, px=px, model=k, train_ms=t[k,'train']/steps*1e3, infer_ms=t[k,'infer']*1e3,
-                     train_mb=_mb(m, fns[k,'train']), infer_mb=_fresh_infer_mb(m, x)) for k,m in models.items()]
-        res['results'] += [r | {f'{c}_x':r[c]/rows[0][c] for c in _cols} for r in rows]
+        with cached_folds(): ts = interleaved_times(fns, reps, progress)
+        rows = [dict(bs=bs, px=px, model=k, train_ms=statistics.median(ts[k,'train'])/steps*1e3,
+                     infer_ms=statistics.median(ts[k,'infer'])*1e3, train_mb=_mb(m, fns[k,'train']), infer_mb=_fresh_infer_mb(m, x),
+                     **{f'{md}_ms_x':paired_ratio(ts[k,md], ts['xresnet18',md]) for md in ('train','infer')}) for k,m in models.items()]
+        res['results'] += [r | {f'{c}_x':r[c]/rows[0][c] for c in ('train_mb','infer_mb')} for r in rows]
     return res | dict(loadavg_after=os.getloadavg())
 
 # %% ../nbs/09_bench.ipynb #3da7f730
@@ -136,7 +152,7 @@ def bench_report(
     res:dict, # Result of `bench_deconv`
 )->str:
     "`res` as a text table: times in ms, memory in MB, and each as a ratio to `xresnet18`"
-    head = (f"torch {res['torch']}, {res['threads']} threads, median of {res['reps']} reps of {res['steps']} training steps"
+    head = (f"torch {res['torch']}, {res['threads']} threads, median of {res['reps']} reps of {res['steps']} training steps, time ratios paired by rep"
             + (', channels_last' if res['channels_last'] else '')
             + ''.join(f', {k}={v}' for k,v in (res['options'] | res['env']).items())
             + '\nload average (1, 5, 15 min): ' + ', '.join(' '.join(f'{o:.2f}' for o in res[k])+f' {k[8:]}'
