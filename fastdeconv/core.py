@@ -194,12 +194,17 @@ class DeconvBase(nn.Module):
         s = f'n_iter={self.n_iter}' if self.method=='ns' else "method='eigh'"
         return s + ('' if self.grad_stats else ', grad_stats=False') + ('' if self.stats_every==1 else f', stats_every={self.stats_every}')
 
+    @torch.compiler.disable # the step count stays out of compiled graphs, which would otherwise be recompiled for each value
+    def _fresh_step(self)->bool:
+        "Does this training call compute the batch statistics? Counts the calls with gradients"
+        fresh = not self.frozen and self.n_steps%self.stats_every==0
+        self.n_steps += torch.is_grad_enabled()
+        return fresh
+
     def forward(self, x:Tensor)->Tensor:
         self.check_input(x)
         if not self.training: return self.apply_folded(x, *self.folded())
-        fresh = not self.frozen and self.n_steps%self.stats_every==0
-        self.n_steps += torch.is_grad_enabled()
-        if not fresh: return self.apply_folded(x, *self.fold(self.running_mean, self.running_deconv))
+        if not self._fresh_step(): return self.apply_folded(x, *self.fold(self.running_mean, self.running_deconv))
         mean,deconv = self.batch_stats(x)
         self._update_running(mean, deconv)
         return self.apply_folded(x, *self.fold(mean, deconv))
