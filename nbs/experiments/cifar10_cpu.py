@@ -4,6 +4,7 @@
 import json, sys, time, warnings
 from fastai.vision.all import *
 from fastdeconv.all import *
+from fastdeconv.learner import _split_model
 warnings.filterwarnings('ignore')
 out = Path('cifar10_cpu.jsonl')
 archive = Path('../../../shared/data/cifar10-train.tgz')
@@ -17,16 +18,19 @@ def opts(kwargs):
     "A run's options as the record keeps them"
     return {k:str(v) for k,v in kwargs.items()}
 
-def run(tag, arch, epochs, seed=0, usual=False, save=None, **kwargs):
-    "Train `arch` (the usual fastai way if `usual`, else with `deconv_learner`'s defaults) and log accuracy, losses and times"
+def run(tag, arch, epochs, seed=0, usual=False, recipe=False, save=None, **kwargs):
+    "Train `arch` (the usual fastai way if `usual`, plus `deconv_learner`'s recipe if `recipe`, its precise statistics only if 'precise'; else with `deconv_learner`'s defaults) and log accuracy, losses and times"
     set_seed(seed, reproducible=True)
     dls = cifar_dls()
     cbs = [EpochTimer()]
-    if usual: learn = Learner(dls, arch(n_out=10), metrics=accuracy, cbs=cbs, **(dict(wd=1e-2, lr=1e-2)|kwargs))
+    if usual:
+        model,splitter = _split_model(arch(n_out=10), arch) if recipe else (arch(n_out=10), trainable_params)
+        if recipe: cbs += [PreciseDeconvStats(every_epoch=True)] + ([StemLR(10)] if recipe is True else [])
+        learn = Learner(dls, model, metrics=accuracy, cbs=cbs, splitter=splitter, **(dict(wd=1e-2, lr=1e-2)|kwargs))
     else: learn = deconv_learner(dls, arch, cbs=cbs, **kwargs)
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs)
     losses = [float(o) for o in learn.recorder.losses]
-    log(tag=tag, arch=arch.__name__, epochs=epochs, seed=seed, usual=usual, kwargs=opts(kwargs),
+    log(tag=tag, arch=arch.__name__, epochs=epochs, seed=seed, usual=usual, **({'recipe':recipe} if recipe else {}), kwargs=opts(kwargs),
         accs=[float(v[2]) for v in learn.recorder.values], valid_loss=[float(v[1]) for v in learn.recorder.values],
         s_per_epoch=learn.epoch_timer.times, losses=losses[::5], finite=all(map(math.isfinite, losses)),
         params=sum(p.numel() for p in learn.model.parameters()), torch=torch.__version__, threads=torch.get_num_threads())
@@ -53,11 +57,17 @@ plan += [k4(deconv_xresnet18, s) for s in range(3)] + [lever(deconv_xresnet18_al
 # xresnet18's learning rate from the grid the stem's was picked from (gpu_sweep.py: Adam 3e-3, 1e-2, 2e-2); 1e-2 is `bar`
 plan += [('grid', xresnet18, 3, dict(usual=True, lr=lr)) for lr in (3e-3, 2e-2)]
 
-def key(tag, arch, epochs, seed=0, usual=False, save=None, **kwargs):
-    "What identifies a run in the record"
-    return tag, arch.__name__, epochs, seed, usual, json.dumps(opts(kwargs))
+# The learner's recipe (`PreciseDeconvStats` before every validation, which recomputes BatchNorm's statistics too, and
+# `StemLR` x10) given to xresnet18, and taken from the stem (the plain fastai `Learner`, as xresnet18's usual runs)
+plan += [('recipe', a, 3, dict(seed=s, usual=True, recipe=a is xresnet18)) for s in range(3) for a in (xresnet18, deconv_xresnet18)]
+# xresnet18 lost with StemLR (55.3% on seed 0 against 60.0%): given `PreciseDeconvStats` alone as well
+plan += [('recipe', xresnet18, 3, dict(seed=s, usual=True, recipe='precise')) for s in range(3)]
 
-done = {(d['tag'], d['arch'], d['epochs'], d['seed'], d['usual'], json.dumps(d['kwargs'])) for d in map(json.loads, out.read_text().splitlines())
+def key(tag, arch, epochs, seed=0, usual=False, recipe=False, save=None, **kwargs):
+    "What identifies a run in the record"
+    return tag, arch.__name__, epochs, seed, usual, recipe, json.dumps(opts(kwargs))
+
+done = {(d['tag'], d['arch'], d['epochs'], d['seed'], d['usual'], d.get('recipe', False), json.dumps(d['kwargs'])) for d in map(json.loads, out.read_text().splitlines())
         if 'superseded' not in d} # a superseded run is run again
 only = sys.argv[sys.argv.index('--only')+1] if '--only' in sys.argv else None
 for tag,arch,epochs,kw in plan:
