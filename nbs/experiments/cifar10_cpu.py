@@ -62,6 +62,8 @@ plan += [('grid', xresnet18, 3, dict(usual=True, lr=lr)) for lr in (3e-3, 2e-2)]
 plan += [('recipe', a, 3, dict(seed=s, usual=True, recipe=a is xresnet18)) for s in range(3) for a in (xresnet18, deconv_xresnet18)]
 # xresnet18 lost with StemLR (55.3% on seed 0 against 60.0%): given `PreciseDeconvStats` alone as well
 plan += [('recipe', xresnet18, 3, dict(seed=s, usual=True, recipe='precise')) for s in range(3)]
+# and the stem given `deconv_learner`'s recipe without `StemLR`: precise statistics alone, as xresnet18 above
+plan += [('recipe', deconv_xresnet18, 3, dict(seed=s, stem_lr_mult=1)) for s in range(3)]
 
 def key(tag, arch, epochs, seed=0, usual=False, recipe=False, save=None, **kwargs):
     "What identifies a run in the record"
