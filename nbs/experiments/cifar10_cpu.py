@@ -1,7 +1,7 @@
 "CIFAR-10 experiments of `11_cifar10.ipynb` on CPU: each run appends one JSON line to `cifar10_cpu.jsonl`"
 # Run from nbs/experiments: OMP_NUM_THREADS=2 python cifar10_cpu.py [--only TAG]; the runs of one tag with --only;
 # runs already in the record are skipped
-import json, sys, time, warnings
+import json, re, statistics, sys, time, warnings
 from fastai.vision.all import *
 from fastdeconv.all import *
 from fastdeconv.learner import _split_model
@@ -18,10 +18,16 @@ def opts(kwargs):
     "A run's options as the record keeps them"
     return {k:str(v) for k,v in kwargs.items()}
 
-def run(tag, arch, epochs, seed=0, usual=False, recipe=False, save=None, **kwargs):
-    "Train `arch` (the usual fastai way if `usual`, plus `deconv_learner`'s recipe if `recipe`, its precise statistics only if 'precise'; else with `deconv_learner`'s defaults) and log accuracy, losses and times"
+def longer(dl, scale):
+    "`dl` with `scale` times as many items per epoch, those past the dataset's end drawn again: the steps of `scale` times the seconds"
+    n = len(dl.dataset)
+    dl.n,dl.create_item = round(n*scale),lambda s: dl.dataset[s%n]
+
+def run(tag, arch, epochs, seed=0, usual=False, recipe=False, save=None, scale=1, **kwargs):
+    "Train `arch` (the usual fastai way if `usual`, plus `deconv_learner`'s recipe if `recipe`, its precise statistics only if 'precise'; else with `deconv_learner`'s defaults), epochs `scale` times as long, and log accuracy, losses and times"
     set_seed(seed, reproducible=True)
     dls = cifar_dls()
+    if scale!=1: longer(dls.train, scale)
     cbs = [EpochTimer()]
     if usual:
         model,splitter = _split_model(arch(n_out=10), arch) if recipe else (arch(n_out=10), trainable_params)
@@ -30,7 +36,8 @@ def run(tag, arch, epochs, seed=0, usual=False, recipe=False, save=None, **kwarg
     else: learn = deconv_learner(dls, arch, cbs=cbs, **kwargs)
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs)
     losses = [float(o) for o in learn.recorder.losses]
-    log(tag=tag, arch=arch.__name__, epochs=epochs, seed=seed, usual=usual, **({'recipe':recipe} if recipe else {}), kwargs=opts(kwargs),
+    log(tag=tag, arch=arch.__name__, epochs=epochs, seed=seed, usual=usual, **({'recipe':recipe} if recipe else {}),
+        **({'scale':scale} if scale!=1 else {}), kwargs=opts(kwargs),
         accs=[float(v[2]) for v in learn.recorder.values], valid_loss=[float(v[1]) for v in learn.recorder.values],
         s_per_epoch=learn.epoch_timer.times, losses=losses[::5], finite=all(map(math.isfinite, losses)),
         params=sum(p.numel() for p in learn.model.parameters()), torch=torch.__version__, threads=torch.get_num_threads())
@@ -65,12 +72,45 @@ plan += [('recipe', xresnet18, 3, dict(seed=s, usual=True, recipe='precise')) fo
 # and the stem given `deconv_learner`'s recipe without `StemLR`: precise statistics alone, as xresnet18 above
 plan += [('recipe', deconv_xresnet18, 3, dict(seed=s, stem_lr_mult=1)) for s in range(3)]
 
-def key(tag, arch, epochs, seed=0, usual=False, recipe=False, save=None, **kwargs):
-    "What identifies a run in the record"
-    return tag, arch.__name__, epochs, seed, usual, recipe, json.dumps(opts(kwargs))
+def _kw(d): return re.sub(r' at 0x[0-9a-f]+', '', json.dumps(d)) # a function's address differs between processes
 
-done = {(d['tag'], d['arch'], d['epochs'], d['seed'], d['usual'], d.get('recipe', False), json.dumps(d['kwargs'])) for d in map(json.loads, out.read_text().splitlines())
-        if 'superseded' not in d} # a superseded run is run again
+def key(tag, arch, epochs, seed=0, usual=False, recipe=False, save=None, scale=1, **kwargs):
+    "What identifies a run in the record"
+    return tag, arch.__name__, epochs, seed, usual, recipe, scale, _kw(opts(kwargs))
+
+def records(): return [d for d in map(json.loads, out.read_text().splitlines()) if 'superseded' not in d] # a superseded run is run again
+
+def done(): return {(d['tag'], d['arch'], d['epochs'], d['seed'], d['usual'], d.get('recipe', False), d.get('scale', 1), _kw(d['kwargs'])) for d in records()}
+
+# Fair comparison at 1 and 10 epochs (3 are above): `deconv_learner`'s stem against xresnet18 the usual way (its best lr of
+# the grid) and with precise statistics (its best recipe above); the fully deconvolved network with its defaults. The
+# one-epoch runs of a seed run back to back, so their seconds pair up by seed for the equal wall-clock runs below.
+fair = dict(usual=(xresnet18, dict(usual=True)), precise=(xresnet18, dict(usual=True, recipe='precise')),
+            stem=(deconv_xresnet18, {}), all=(deconv_xresnet18_all, {}))
+plan += [('fair', a, 1, dict(seed=s, **kw)) for s in range(3) for a,kw in fair.values()]
+
+def time_ratio(base):
+    "Median over seeds of the stem's one-epoch seconds over those of xresnet18 `base` ('usual' or 'precise'), the runs of one seed back to back"
+    def secs(nm):
+        a,kw = fair[nm]
+        return {d['seed']:sum(d['s_per_epoch']) for d in records() if d['tag']=='fair' and d['epochs']==1 and d['arch']==a.__name__
+                and d['usual']==kw.get('usual', False) and d.get('recipe', False)==kw.get('recipe', False)}
+    st,b = secs('stem'),secs(base)
+    return round(statistics.median(st[s]/b[s] for s in st.keys()&b.keys()), 2)
+
+# Equal wall-clock: xresnet18 given the seconds the stem took, its epochs made `time_ratio` times longer
+def equal_time(epochs):
+    return [('fair', a, epochs, dict(seed=s, scale=time_ratio(nm), **kw)) for s in range(3) for nm,(a,kw) in fair.items()
+            if nm in ('usual','precise')]
+# The stem with precise statistics and no `StemLR` at one epoch, as xresnet18 with precise statistics (the recipe on both)
+share = [('fair', deconv_xresnet18, 1, dict(seed=s, stem_lr_mult=1)) for s in range(3)]
+# 10 epochs: the stem at seed 0 (xresnet18 with precise statistics at seed 0 is the `budget` run: `deconv_learner` trains
+# it exactly so); the other seeds take this CPU over an hour each pair, left for a machine with a GPU
+ten = [('fair', deconv_xresnet18, 10, dict(seed=0))]
+
 only = sys.argv[sys.argv.index('--only')+1] if '--only' in sys.argv else None
-for tag,arch,epochs,kw in plan:
-    if only in (None, tag) and key(tag, arch, epochs, **kw) not in done: run(tag, arch, epochs, **kw)
+def go(entries):
+    for tag,arch,epochs,kw in entries:
+        if only in (None, tag) and key(tag, arch, epochs, **kw) not in done(): run(tag, arch, epochs, **kw)
+go(plan)
+if only in (None, 'fair'): go(equal_time(1)); go(share); go(equal_time(3)); go(ten)
