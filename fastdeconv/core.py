@@ -338,7 +338,7 @@ class FastDeconv(DeconvBase):
         return x.permute(0, *range(2,2+nd), 1, *range(2+nd,2+2*nd)).reshape(-1, self.ni*math.prod(self.ks))
 
     def patches_grad(self, x:Tensor, dP:Tensor)->Tensor:
-        "The gradient to `x` that `dP` gives, through `patches`: `F.fold` (col2im) for 2D zero padding, five times faster than autograd"
+        "The gradient to `x` that `dP` gives, through `patches`: one `F.fold` (col2im) for 2D zero padding, autograd otherwise"
         if self.ndim!=2 or self.padding_mode!='zeros': return super().patches_grad(x, dP)
         return F.fold(dP.view(x.shape[0], -1, dP.shape[-1]).transpose(1, 2), x.shape[-2:], self.ks, self.dilation, self.padding,
                       tuple(s*self.sampling_stride for s in self.stride))
