@@ -193,6 +193,14 @@ class DeconvBase(nn.Module):
             if self.bias is not None: b = b + self.bias
         return wd.view(w.shape).to(w.dtype), b.to(w.dtype)
 
+    def apply_deconv(self,
+        x:Tensor, # A batch of input
+        mean:Tensor, # Patch mean, `(ni*k,)`
+        deconv:Tensor, # Whitening matrices, `(groups, block*k, block*k)`
+    )->Tensor:
+        "`x` through the layer that whitens with `mean` and `deconv`: the whitening folded into the weight"
+        return self.apply_folded(x, *self.fold(mean, deconv))
+
     def _update_running(self, mean, deconv):
         "Average the first `1/momentum` batches into the running statistics, then move them by `momentum`; skip non-finite batches"
         with torch.no_grad():
@@ -233,10 +241,10 @@ class DeconvBase(nn.Module):
     def forward(self, x:Tensor)->Tensor:
         self.check_input(x)
         if not self.training: return self.apply_folded(x, *self.folded())
-        if not self._fresh_step(): return self.apply_folded(x, *self.fold(self.running_mean, self.running_deconv))
+        if not self._fresh_step(): return self.apply_deconv(x, self.running_mean, self.running_deconv)
         mean,deconv = self.batch_stats(x)
         self._update_running(mean, deconv)
-        return self.apply_folded(x, *self.fold(mean, deconv))
+        return self.apply_deconv(x, mean, deconv)
 
     def patch_cov(self,
         x:Tensor, # A batch of input
@@ -330,18 +338,40 @@ class FastDeconv(DeconvBase):
         pad = [p for p in reversed(self.padding) for _ in range(2)]
         return F.pad(x, pad, mode='constant' if self.padding_mode=='zeros' else self.padding_mode)
 
-    def patches(self, x:Tensor)->Tensor:
-        "Sampled im2col patches of `x`, `(samples, ni*prod(ks))`"
-        x,nd = self._pad(x),self.ndim
-        for i,(k,d,s) in enumerate(zip(self.ks, self.dilation, self.stride)): x = x.unfold(2+i, d*(k-1)+1, s*self.sampling_stride)
-        if any(d>1 for d in self.dilation): x = x[(...,)+tuple(slice(None,None,d) for d in self.dilation)]
-        return x.permute(0, *range(2,2+nd), 1, *range(2+nd,2+2*nd)).reshape(-1, self.ni*math.prod(self.ks))
+    def patches(self,
+        x:Tensor, # A batch of input
+        every:int|None=None, # Take a patch every `every*stride` positions; `None`: `sampling_stride`
+    )->Tensor:
+        "Sampled im2col patches of `x`, `(samples, ni*prod(ks))`; with `every=1` all the patches the convolution sees"
+        x,nd,every = self._pad(x),self.ndim,every or self.sampling_stride
+        wins = [(d*(k-1)+1, s*every, d) for k,d,s in zip(self.ks, self.dilation, self.stride)] # extent, step, dilation
+        for i,(e,t,d) in enumerate(wins[:-1]): x = x.unfold(2+i, e, t)[..., ::d]
+        # (batch, ni, positions.., last dim, kernel..) to (batch, positions.., ni, kernel.., last dim): whole rows copied
+        x = x.permute(0, *range(2, nd+1), 1, *range(nd+2, 2*nd+1), nd+1).contiguous()
+        e,t,d = wins[-1]
+        return x.unfold(-1, e, t)[..., ::d].movedim(-2, nd).reshape(-1, self.ni*math.prod(self.ks))
 
     def patches_grad(self, x:Tensor, dP:Tensor)->Tensor:
         "The gradient to `x` that `dP` gives, through `patches`: one `F.fold` (col2im) for 2D zero padding, autograd otherwise"
         if self.ndim!=2 or self.padding_mode!='zeros': return super().patches_grad(x, dP)
         return F.fold(dP.view(x.shape[0], -1, dP.shape[-1]).transpose(1, 2), x.shape[-2:], self.ks, self.dilation, self.padding,
                       tuple(s*self.sampling_stride for s in self.stride))
+
+    def out_size(self, x:Tensor)->tuple:
+        "Spatial size of the output for input `x`"
+        return tuple((s+2*p-d*(k-1)-1)//st+1 for s,p,d,k,st in zip(x.shape[2:], self.padding, self.dilation, self.ks, self.stride))
+
+    def apply_deconv(self, x:Tensor, mean:Tensor, deconv:Tensor)->Tensor:
+        "Fold the whitening into the weight, or whiten the patches of `x` where there are fewer of them than outputs per group (cheaper then)"
+        out = self.out_size(x)
+        if x.shape[0]*math.prod(out)*self.groups>=self.nf: return super().apply_deconv(x, mean, deconv)
+        g,c,n = self.groups,self.weight[0].numel(),self.nfeat
+        with record_function('deconv_whiten'), torch.autocast(x.device.type, enabled=False):
+            P = (self.patches(x, 1).to(deconv.dtype) - mean.to(deconv.dtype)).view(-1, g, c)
+            P = (P.transpose(0, 1).reshape(g, -1, n) @ deconv.mT).view(g, -1, c).to(self.weight.dtype)
+        y = (P @ self.weight.view(g, -1, c).mT).transpose(0, 1).reshape(x.shape[0], *out, self.nf)
+        if self.bias is not None: y = y + self.bias.to(y.dtype)
+        return y.movedim(-1, 1).contiguous()
 
     def apply_folded(self, x:Tensor, w:Tensor, b:Tensor)->Tensor:
         "Convolve `x` with weight `w` and bias `b`"

@@ -61,6 +61,10 @@ plan += [lever(deconv_xresnet18_all, 1, grad_stats=True, **allk)] # grad_stats=F
 k4 = lambda arch, s, **kw: lever(arch, s, stats_every=4, **kw)
 plan += [k4(deconv_xresnet18_all, 0, **allk)] # did not train on seed 0, as without gradients through the statistics
 plan += [k4(deconv_xresnet18, s) for s in range(3)] + [lever(deconv_xresnet18_all, 2, grad_stats=True, **allk)]
+# The fully deconvolved network at its defaults (those of `allk`, with gradients through the statistics) once `FastDeconv`
+# whitens the patches instead of folding where a layer sees fewer patches than it has outputs (the last stage here): the
+# same function, rounded otherwise, against the `levers` runs above
+plan += [('whiten', deconv_xresnet18_all, 3, dict(seed=s)) for s in range(3)]
 # xresnet18's learning rate from the grid the stem's was picked from (gpu_sweep.py: Adam 3e-3, 1e-2, 2e-2); 1e-2 is `bar`
 plan += [('grid', xresnet18, 3, dict(usual=True, lr=lr)) for lr in (3e-3, 2e-2)]
 
@@ -94,7 +98,8 @@ def time_ratio(base):
     def secs(nm):
         a,kw = fair[nm]
         return {d['seed']:sum(d['s_per_epoch']) for d in records() if d['tag']=='fair' and d['epochs']==1 and d['arch']==a.__name__
-                and d['usual']==kw.get('usual', False) and d.get('recipe', False)==kw.get('recipe', False)}
+                and d['usual']==kw.get('usual', False) and d.get('recipe', False)==kw.get('recipe', False) and 'scale' not in d
+                and d['kwargs']=={}}
     st,b = secs('stem'),secs(base)
     return round(statistics.median(st[s]/b[s] for s in st.keys()&b.keys()), 2)
 
