@@ -55,7 +55,7 @@ def deconv_learner(
     loss_func=None, # Loss; `None` picks one for the task
     opt_func=Adam, # Optimiser
     lr:float=None, # Default learning rate, used by `fit_one_cycle` and friends without one; `None`: 1e-2, or 3e-3 fully deconvolved
-    wd:float=1e-2, # Weight decay
+    wd:float=None, # Weight decay; `None`: 1e-2, or 0.1 for a fully deconvolved network trained from scratch
     stem_lr_mult:float=None, # The stem (first parameter group) trains at this multiple of the learning rate (`StemLR`); `None`: 10, or 1 with `pretrained` or fully deconvolved
     metrics=None, # Metrics; `None` picks one for the task
     cbs=None, # Callbacks added to the default ones
@@ -98,6 +98,7 @@ def deconv_learner(
     if not any(isinstance(cb, CachedFolds) for cb in cbs): cbs = L(CachedFolds()) + cbs
     full = ifnone(where, meta['where'])=='all'
     lr,stem_lr_mult = ifnone(lr, 3e-3 if full else 1e-2),ifnone(stem_lr_mult, 1. if pretrained or full else 10.)
+    wd = ifnone(wd, 0.1 if full and not pretrained else 1e-2)
     if stem_lr_mult!=1 and _deconv_first(model, splitter): cbs = L(StemLR(stem_lr_mult)) + cbs
     learn = Learner(dls, model, loss_func=loss_func, opt_func=opt_func, lr=lr, splitter=splitter, cbs=cbs,
                     metrics=ifnone(metrics, metric), path=path, model_dir=model_dir, wd=wd, wd_bn_bias=wd_bn_bias,

@@ -73,6 +73,9 @@ plan += [('grid', xresnet18, 3, dict(usual=True, lr=lr)) for lr in (3e-3, 2e-2)]
 plan += [('grid_all', deconv_xresnet18_all, 3, dict(lr=1e-2))]
 plan += [('grid_all', a, 3, dict(seed=s, wd=0.1, **kw)) for s in range(3)
          for a,kw in ((deconv_xresnet18_all, {}), (xresnet18, dict(usual=True)))]
+# and at one epoch, to decide whether 1e-1 becomes the fully deconvolved network's default (given to both again)
+plan += [('grid_all', a, 1, dict(seed=s, wd=0.1, **kw)) for s in range(3)
+         for a,kw in ((deconv_xresnet18_all, {}), (xresnet18, dict(usual=True)))]
 
 # The learner's recipe (`PreciseDeconvStats` before every validation, which recomputes BatchNorm's statistics too, and
 # `StemLR` x10) given to xresnet18, and taken from the stem (the plain fastai `Learner`, as xresnet18's usual runs)
