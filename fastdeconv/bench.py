@@ -16,7 +16,7 @@ from torch.profiler import profile, ProfilerActivity
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.models.xresnet import xresnet18
 from .core import deconv_modules, cached_folds
-from .layers import deconvolutionize
+from .models import deconv_xresnet18, deconv_xresnet18_all
 
 # %% auto #0
 __all__ = ['peak_memory', 'interleaved_times', 'median_times', 'paired_ratio', 'train_step', 'bench_deconv', 'bench_report']
@@ -94,11 +94,10 @@ def train_step(
     return step
 
 # %% ../nbs/09_bench.ipynb #b6ac0f57
-_archs = dict(xresnet18=None, deconv_xresnet18='stem', deconv_xresnet18_all='all')
+_archs = {f.__name__:f for f in (xresnet18, deconv_xresnet18, deconv_xresnet18_all)}
 
-def _model(where, n_out, channels_last, **kwargs):
-    m = xresnet18(n_out=n_out)
-    if where: m = deconvolutionize(m, where, **kwargs)
+def _model(arch, n_out, channels_last, **kwargs):
+    m = arch(n_out=n_out, **({} if arch is xresnet18 else kwargs))
     return m.to(memory_format=torch.channels_last) if channels_last else m
 
 def _check_steps(model, steps):
@@ -136,7 +135,7 @@ def bench_deconv(
         torch.manual_seed(0)
         x,y = torch.randn(bs, 3, px, px),torch.randint(0, n_out, (bs,))
         if channels_last: x = x.contiguous(memory_format=torch.channels_last)
-        models = {k:_model(where, n_out, channels_last, **kwargs) for k,where in _archs.items()}
+        models = {k:_model(a, n_out, channels_last, **kwargs) for k,a in _archs.items()}
         for m in models.values(): _check_steps(m, steps)
         fns = {(k,'train'):train_step(m, x, y, steps) for k,m in models.items()}
         fns |= {(k,'infer'):partial(_infer, copy.deepcopy(m).eval(), x) for k,m in models.items()}

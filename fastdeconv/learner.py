@@ -96,10 +96,14 @@ def deconv_learner(
     if not any(isinstance(cb, PreciseDeconvStats) for cb in cbs): cbs = L(PreciseDeconvStats(every_epoch=True)) + cbs
     if not any(isinstance(cb, SyncDeconv) for cb in cbs): cbs = L(SyncDeconv()) + cbs
     if not any(isinstance(cb, CachedFolds) for cb in cbs): cbs = L(CachedFolds()) + cbs
-    full = ifnone(where, meta['where'])=='all'
+    full,stem_first = ifnone(where, meta['where'])=='all',_deconv_first(model, splitter)
+    if stem_lr_mult not in (None, 1) and not stem_first:
+        raise ValueError(f"`stem_lr_mult={stem_lr_mult}` needs the deconvolution stem in a parameter group of its own, the first of "
+                         f"the splitter's, and {getattr(arch, '__name__', arch)} has none: register its split in fastai's `model_meta` "
+                         "(`model_meta[arch] = model_meta[xresnet18]`, ...) or leave `stem_lr_mult` at 1")
     lr,stem_lr_mult = ifnone(lr, 3e-3 if full else 1e-2),ifnone(stem_lr_mult, 1. if pretrained or full else 10.)
     wd = ifnone(wd, 0.1 if full and not pretrained else 1e-2)
-    if stem_lr_mult!=1 and _deconv_first(model, splitter): cbs = L(StemLR(stem_lr_mult)) + cbs
+    if stem_lr_mult!=1 and stem_first: cbs = L(StemLR(stem_lr_mult)) + cbs
     learn = Learner(dls, model, loss_func=loss_func, opt_func=opt_func, lr=lr, splitter=splitter, cbs=cbs,
                     metrics=ifnone(metrics, metric), path=path, model_dir=model_dir, wd=wd, wd_bn_bias=wd_bn_bias,
                     train_bn=train_bn, moms=moms)

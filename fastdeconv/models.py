@@ -47,10 +47,17 @@ def _pretrained_xresnet(arch, **kwargs):
     if len(ok)<len(dst): warn(f"Pretrained weights do not fit, left at their init: {', '.join(k for k in dst if k not in ok)}")
     return model
 
+def _deconv_head(lin, pretrained, **kwargs):
+    "A `DeconvLinear` for classifier `lin`: `lin`'s weights if `pretrained` (naively, as the body's), `nn.Linear`'s init otherwise"
+    res = DeconvLinear(lin.in_features, lin.out_features, **kwargs)
+    if pretrained: res.load_state_dict(lin.state_dict(), strict=False)
+    return res
+
 def _deconv_xresnet(arch, where, pretrained, **kwargs):
     dkw = {k:kwargs.pop(k) for k in _deconv_opts if k in kwargs}
-    model = _pretrained_xresnet(arch, **kwargs) if pretrained else arch(**kwargs)
-    return deconvolutionize(model, where, **dkw)
+    model = deconvolutionize(_pretrained_xresnet(arch, **kwargs) if pretrained else arch(**kwargs), where, **dkw)
+    if where=='all': model[-1] = _deconv_head(model[-1], pretrained, **{k:v for k,v in dkw.items() if k not in ('block','sampling_stride')})
+    return model
 
 # %% ../nbs/02_models.ipynb #8a38fb5e
 def deconv_xresnet18 (pretrained=False, **kwargs):
