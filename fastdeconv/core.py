@@ -343,19 +343,25 @@ class FastDeconv(DeconvBase):
         every:int|None=None, # Take a patch every `every*stride` positions; `None`: `sampling_stride`
     )->Tensor:
         "Sampled im2col patches of `x`, `(samples, ni*prod(ks))`; with `every=1` all the patches the convolution sees"
-        x,nd,every = self._pad(x),self.ndim,every or self.sampling_stride
-        wins = [(d*(k-1)+1, s*every, d) for k,d,s in zip(self.ks, self.dilation, self.stride)] # extent, step, dilation
+        x,nd,wins = self._pad(x),self.ndim,self._windows(every)
         for i,(e,t,d) in enumerate(wins[:-1]): x = x.unfold(2+i, e, t)[..., ::d]
         # (batch, ni, positions.., last dim, kernel..) to (batch, positions.., ni, kernel.., last dim): whole rows copied
         x = x.permute(0, *range(2, nd+1), 1, *range(nd+2, 2*nd+1), nd+1).contiguous()
         e,t,d = wins[-1]
         return x.unfold(-1, e, t)[..., ::d].movedim(-2, nd).reshape(-1, self.ni*math.prod(self.ks))
 
+    def _windows(self, every=None):
+        "Extent, step and dilation of the sampled windows in each spatial dim"
+        return [(d*(k-1)+1, s*(every or self.sampling_stride), d) for k,d,s in zip(self.ks, self.dilation, self.stride)]
+
     def patches_grad(self, x:Tensor, dP:Tensor)->Tensor:
-        "The gradient to `x` that `dP` gives, through `patches`: one `F.fold` (col2im) for 2D zero padding, autograd otherwise"
-        if self.ndim!=2 or self.padding_mode!='zeros': return super().patches_grad(x, dP)
-        return F.fold(dP.view(x.shape[0], -1, dP.shape[-1]).transpose(1, 2), x.shape[-2:], self.ks, self.dilation, self.padding,
-                      tuple(s*self.sampling_stride for s in self.stride))
+        "The gradient to `x` that `dP` gives, through `patches`: one copy into a zero tensor where the sampled windows are apart and zero padded, autograd otherwise"
+        wins = self._windows()
+        if self.padding_mode!='zeros' or any(t<e for e,t,_ in wins): return super().patches_grad(x, dP)
+        g = v = x.new_zeros(*x.shape[:2], *(s+2*p for s,p in zip(x.shape[2:], self.padding)))
+        for i,(e,t,d) in enumerate(wins): v = v.unfold(2+i, e, t)[..., ::d]
+        v.copy_(dP.view(x.shape[0], *v.shape[2:2+self.ndim], x.shape[1], *self.ks).movedim(1+self.ndim, 1))
+        return g[(..., *(slice(p, p+s) for p,s in zip(self.padding, x.shape[2:])))]
 
     def out_size(self, x:Tensor)->tuple:
         "Spatial size of the output for input `x`"
@@ -369,9 +375,9 @@ class FastDeconv(DeconvBase):
         with record_function('deconv_whiten'), torch.autocast(x.device.type, enabled=False):
             P = (self.patches(x, 1).to(deconv.dtype) - mean.to(deconv.dtype)).view(-1, g, c)
             P = (P.transpose(0, 1).reshape(g, -1, n) @ deconv.mT).view(g, -1, c).to(self.weight.dtype)
-        y = (P @ self.weight.view(g, -1, c).mT).transpose(0, 1).reshape(x.shape[0], *out, self.nf)
-        if self.bias is not None: y = y + self.bias.to(y.dtype)
-        return y.movedim(-1, 1).contiguous()
+        y = (self.weight.view(g, -1, c) @ P.mT).view(self.nf, x.shape[0], *out).transpose(0, 1)
+        if self.bias is not None: y = y + self.bias.to(y.dtype).view(-1, *[1]*len(out))
+        return y.contiguous()
 
     def apply_folded(self, x:Tensor, w:Tensor, b:Tensor)->Tensor:
         "Convolve `x` with weight `w` and bias `b`"

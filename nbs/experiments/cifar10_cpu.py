@@ -163,3 +163,15 @@ go(plan)
 if only in (None, 'fair'): go(equal_time(1)); go(share); go(equal_time(3)); go(ten)
 if only in (None, 'quiet'): go(quiet); go(equal_time(1, 'quiet')); go(equal_time(3, 'quiet'))
 go(head_all); go(head)
+
+# A lever of the cost issue: the fully deconvolved network's classifier whitened in blocks of 64 features (eight blocks
+# sharing one 64x64 covariance) rather than one block of 512, whose Newton-Schulz iterations on a 512x512 matrix cost
+# about 0.2x of xresnet18's training step at batch 128 and 32 px; seeds 0-2 at 1 and 3 epochs, tag `head64`
+head64 = [('head64', new_head(deconv_xresnet18_all, lambda l: DeconvLinear(l.ni, l.nf, block=64), 'dlin64'), e,
+           dict(seed=s, lr=3e-3, wd=0.1, stem_lr_mult=1)) for e in (1, 3) for s in range(3)]
+go(head64)
+
+# A lever of the cost issue: the fully deconvolved network's statistics from patches sampled every 5 positions instead
+# of 3 (the paper's), a third as many samples per covariance; seeds 0-2 at 1 and 3 epochs, tag `sample5`
+sample5 = [('sample5', deconv_xresnet18_all, e, dict(seed=s, lr=3e-3, wd=0.1, stem_lr_mult=1, sampling_stride=5)) for e in (1, 3) for s in range(3)]
+go(sample5)
