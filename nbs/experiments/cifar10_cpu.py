@@ -175,3 +175,9 @@ go(head64)
 # of 3 (the paper's), a third as many samples per covariance; seeds 0-2 at 1 and 3 epochs, tag `sample5`
 sample5 = [('sample5', deconv_xresnet18_all, e, dict(seed=s, lr=3e-3, wd=0.1, stem_lr_mult=1, sampling_stride=5)) for e in (1, 3) for s in range(3)]
 go(sample5)
+
+# Levers of the cost issue tried again at the fully deconvolved network's current defaults (weight decay 0.1, the
+# `DeconvLinear` classifier; at 1e-2 with `nn.Linear` neither trained, the `levers` runs above): the statistics on one
+# step in 4, and no gradients through the statistics; seed 0 at 3 epochs first, tag `again`
+again = [('again', deconv_xresnet18_all, 3, dict(seed=0, lr=3e-3, wd=0.1, stem_lr_mult=1, **kw)) for kw in (dict(stats_every=4), dict(grad_stats=False))]
+go(again)
