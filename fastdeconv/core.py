@@ -355,9 +355,13 @@ class FastDeconv(DeconvBase):
         return [(d*(k-1)+1, s*(every or self.sampling_stride), d) for k,d,s in zip(self.ks, self.dilation, self.stride)]
 
     def patches_grad(self, x:Tensor, dP:Tensor)->Tensor:
-        "The gradient to `x` that `dP` gives, through `patches`: one copy into a zero tensor where the sampled windows are apart and zero padded, autograd otherwise"
+        "The gradient to `x` that `dP` gives, through `patches`, for zero padding: one copy into a zero tensor through the sampled windows where they are apart, `F.fold` (col2im) where they overlap in 2D; autograd otherwise"
         wins = self._windows()
-        if self.padding_mode!='zeros' or any(t<e for e,t,_ in wins): return super().patches_grad(x, dP)
+        apart = all(t>=e for e,t,_ in wins)
+        if self.padding_mode!='zeros' or not (apart or self.ndim==2): return super().patches_grad(x, dP)
+        if not apart:
+            return F.fold(dP.view(x.shape[0], -1, dP.shape[-1]).transpose(1, 2), x.shape[-2:], self.ks, self.dilation, self.padding,
+                          tuple(s*self.sampling_stride for s in self.stride))
         g = v = x.new_zeros(*x.shape[:2], *(s+2*p for s,p in zip(x.shape[2:], self.padding)))
         for i,(e,t,d) in enumerate(wins): v = v.unfold(2+i, e, t)[..., ::d]
         v.copy_(dP.view(x.shape[0], *v.shape[2:2+self.ndim], x.shape[1], *self.ks).movedim(1+self.ndim, 1))
