@@ -361,7 +361,7 @@ class FastDeconv(DeconvBase):
         if self.padding_mode!='zeros' or not (apart or self.ndim==2): return super().patches_grad(x, dP)
         if not apart:
             return F.fold(dP.view(x.shape[0], -1, dP.shape[-1]).transpose(1, 2), x.shape[-2:], self.ks, self.dilation, self.padding,
-                          tuple(s*self.sampling_stride for s in self.stride))
+                          [t for _,t,_ in wins])
         g = v = x.new_zeros(*x.shape[:2], *(s+2*p for s,p in zip(x.shape[2:], self.padding)))
         for i,(e,t,d) in enumerate(wins): v = v.unfold(2+i, e, t)[..., ::d]
         v.copy_(dP.view(x.shape[0], *v.shape[2:2+self.ndim], x.shape[1], *self.ks).movedim(1+self.ndim, 1))
