@@ -16,15 +16,13 @@ from torch.autograd.function import once_differentiable
 from fastcore.basics import store_attr, tuplify
 
 # %% auto #0
-__all__ = ['isqrt_newton_schulz', 'isqrt_eigh', 'deconv_block', 'patch_moments', 'pool_moments', 'DeconvBase', 'cached_folds',
-           'FastDeconv', 'offdiag_corr', 'deconv_modules', 'freeze_deconv', 'DeconvLinear']
+__all__ = ['isqrt_newton_schulz', 'isqrt_eigh', 'isqrt_newton_schulz_rows', 'deconv_block', 'patch_moments', 'pool_moments',
+           'DeconvBase', 'cached_folds', 'FastDeconv', 'offdiag_corr', 'deconv_modules', 'freeze_deconv',
+           'DeconvLinear']
 
 # %% ../nbs/00_core.ipynb #16ea3a40
-def isqrt_newton_schulz(
-    A:Tensor, # Symmetric positive definite matrices, `(..., n, n)`
-    n_iter:int=5, # Coupled Newton–Schulz iterations
-)->Tensor:
-    "Approximate inverse square root of `A` by `n_iter` coupled Newton–Schulz iterations"
+def _ns_products(A, n_iter):
+    "The coupled Newton–Schulz iteration by matrix products"
     n,norm = A.shape[-1],torch.linalg.matrix_norm(A, keepdim=True)
     Y,Z = (A/norm).reshape(-1, n, n),None
     I = torch.eye(n, dtype=A.dtype, device=A.device).expand_as(Y)
@@ -34,11 +32,58 @@ def isqrt_newton_schulz(
         if i<n_iter-1: Y = Y@T
     return Z.view_as(A)/norm.sqrt()
 
+def _eigh(A):
+    "`torch.linalg.eigh(A)`, `nan` where `A` is not finite (LAPACK raises there)"
+    if A.isfinite().all(): return torch.linalg.eigh(A)
+    return A.new_full(A.shape[:-1], math.nan), A.new_full(A.shape, math.nan)
+
+def _ns_poly(t, n_iter):
+    "Newton–Schulz's polynomial `f` and its derivative at `t`, by the iteration's recursion"
+    f,d = torch.ones_like(t),torch.zeros_like(t)
+    for _ in range(n_iter):
+        ff = f*f
+        q = 1.5-0.5*t*ff
+        d,f = d*q - 0.5*f*(ff + 2*t*f*d), f*q
+    return f,d
+
+class _NSSpectral(torch.autograd.Function):
+    "The coupled Newton–Schulz iteration as the polynomial it applies to the eigenvalues, differentiated by divided differences"
+    @staticmethod
+    def forward(ctx, A, n_iter):
+        L,Q = _eigh(A)
+        L = L.double()
+        norm = L.square().sum(-1, keepdim=True).sqrt()
+        t = L/norm
+        f,df = _ns_poly(t, n_iter)
+        ctx.save_for_backward(Q, t, norm, f, df)
+        return (Q*(f/norm.sqrt()).to(Q.dtype).unsqueeze(-2)) @ Q.mT
+
+    @staticmethod
+    def backward(ctx, G):
+        Q,t,norm,f,df = ctx.saved_tensors
+        H = Q.mT@G@Q
+        dt = t.unsqueeze(-1) - t.unsqueeze(-2)
+        close = dt.abs()<1e-9 # equal eigenvalues, or so close that the divided difference would cancel: the mean derivative
+        F = torch.where(close, (df.unsqueeze(-1)+df.unsqueeze(-2))/2, (f.unsqueeze(-1)-f.unsqueeze(-2))/torch.where(close, 1, dt))
+        n15 = norm**1.5
+        dnorm = -(H.diagonal(dim1=-2, dim2=-1).double()*(t*df + f/2)).sum(-1, keepdim=True)/n15
+        K = (F/n15.unsqueeze(-1)).to(H.dtype)*H
+        K.diagonal(dim1=-2, dim2=-1).add_((dnorm*t).to(H.dtype))
+        return Q@K@Q.mT, None
+
+def isqrt_newton_schulz(
+    A:Tensor, # Symmetric positive definite matrices, `(..., n, n)`
+    n_iter:int=5, # Coupled Newton–Schulz iterations
+)->Tensor:
+    "Approximate inverse square root of `A` by `n_iter` coupled Newton–Schulz iterations; on the CPU with gradients, the same polynomial of `A` by its eigendecomposition"
+    spectral = A.device.type=='cpu' and A.requires_grad and torch.is_grad_enabled()
+    return _NSSpectral.apply(A, n_iter) if spectral else _ns_products(A, n_iter)
+
 # %% ../nbs/00_core.ipynb #621d9475
 class _EighISqrt(torch.autograd.Function):
     @staticmethod
     def forward(ctx, A, eps):
-        L,Q = torch.linalg.eigh(A)
+        L,Q = _eigh(A)
         s = L.clamp_min(eps).sqrt()
         ctx.save_for_backward(s, Q)
         return (Q/s.unsqueeze(-2)) @ Q.mT
@@ -56,6 +101,27 @@ def isqrt_eigh(
 )->Tensor:
     "Exact inverse square root of `A` by eigendecomposition, with a backward that is finite for repeated eigenvalues"
     return _EighISqrt.apply(A, eps)
+
+# %% ../nbs/00_core.ipynb #7b3d9e41
+def isqrt_newton_schulz_rows(
+    X:Tensor, # Rows `(..., r, n)`, cheaper than `isqrt_newton_schulz` where `r<n`
+    eps:float, # Added to the diagonal of `X.mT@X`
+    n_iter:int=5, # Coupled Newton–Schulz iterations
+)->Tensor:
+    "`isqrt_newton_schulz(X.mT@X + eps*I, n_iter)` computed with products of `r`x`r` matrices"
+    G = X@X.mT
+    norm = (G.square().sum((-2,-1), keepdim=True) + 2*eps*G.diagonal(dim1=-2, dim2=-1).sum(-1)[...,None,None]
+            + X.shape[-1]*eps**2).sqrt()
+    G = G/norm
+    mul = lambda P,Q: (P[0]*Q[0], P[0]*Q[1] + Q[0]*P[1] + P[1]@G@Q[1]) # forms (c, H) for c*I + X.mT@H@X/norm
+    Y,Z = (eps/norm, torch.eye(G.shape[-1], dtype=G.dtype, device=G.device).expand_as(G)),None
+    for i in range(n_iter):
+        c,H = Y if Z is None else mul(Z, Y)
+        T = (1.5-0.5*c, -0.5*H)
+        Z = T if Z is None else mul(T, Z)
+        if i<n_iter-1: Y = mul(Y, T)
+    c,H = Z
+    return (c*torch.eye(X.shape[-1], dtype=X.dtype, device=X.device) + X.mT@H@X/norm)/norm.sqrt()
 
 # %% ../nbs/00_core.ipynb #6107462a
 def deconv_block(
@@ -179,7 +245,18 @@ class DeconvBase(nn.Module):
     )->tuple[Tensor,Tensor]:
         "Mean `(ni*k,)` and whitening matrices `(groups, block*k, block*k)` of the sampled patches of `x`, in float32 or wider"
         with record_function('deconv_stats'), torch.set_grad_enabled(self.grad_stats and torch.is_grad_enabled()):
+            if self.method=='ns' and self._reduce is None and self.n_samples(x)*self.nb<self.nfeat: return self.row_stats(x)
             return self.whitening(*self.moments(x))
+
+    def row_stats(self,
+        x:Tensor, # A batch of input
+    )->tuple[Tensor,Tensor]:
+        "`whitening(*moments(x))` by `isqrt_newton_schulz_rows` on the centred samples, the cheaper way where they are fewer than the features"
+        with torch.autocast(x.device.type, enabled=False):
+            X = self.samples(x)
+            mean = X.mean(0)
+            Xc = ((X-mean)/math.sqrt(X.shape[0]*self.nb)).transpose(0, 1).reshape(self.groups, -1, self.nfeat)
+            return mean.flatten(), isqrt_newton_schulz_rows(Xc, self.eps, self.n_iter)
 
     def fold(self,
         mean:Tensor, # Patch mean, `(ni*k,)`
@@ -350,6 +427,10 @@ class FastDeconv(DeconvBase):
         e,t,d = wins[-1]
         return x.unfold(-1, e, t)[..., ::d].movedim(-2, nd).reshape(-1, self.ni*math.prod(self.ks))
 
+    def n_samples(self, x:Tensor)->int:
+        "Number of sampled patches of `x`"
+        return x.shape[0]*math.prod((s+2*p-e)//t+1 for s,p,(e,t,_) in zip(x.shape[2:], self.padding, self._windows()))
+
     def _windows(self, every=None):
         "Extent, step and dilation of the sampled windows in each spatial dim"
         return [(d*(k-1)+1, s*(every or self.sampling_stride), d) for k,d,s in zip(self.ks, self.dilation, self.stride)]
@@ -457,6 +538,10 @@ class DeconvLinear(DeconvBase):
     def patches(self, x:Tensor)->Tensor:
         "The rows of `x`, `(samples, ni)`"
         return x.reshape(-1, self.ni)
+
+    def n_samples(self, x:Tensor)->int:
+        "Number of rows of `x`"
+        return x.numel()//self.ni
 
     def apply_folded(self, x:Tensor, w:Tensor, b:Tensor)->Tensor:
         "`F.linear` of `x` with weight `w` and bias `b`"

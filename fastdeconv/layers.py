@@ -182,21 +182,24 @@ def deconvolutionize(
     dl=None, # Batches (a fastai `DataLoader`, or batches whose first element is the input) to compute the statistics on; `None` for the naive conversion, which changes what the network computes
     n_batches:int|None=None, # Use the first `n_batches` of `dl` (20 if `None`)
     stats_every:int|None=None, # The layers compute their statistics on one training step in `stats_every`; `None`: 4 for the stem, 1 for 'all'
+    grad_stats:bool|None=None, # Back-propagate through the layers' statistics? `None`: everywhere, except in the stem's layers for 'all'
     **kwargs # Passed to `FastDeconv` (`block`, `sampling_stride`, `n_iter`, ...)
 )->nn.Module:
     "Convert `model` in place to its deconvolution counterpart, computing what it computed in eval mode if given `dl`; returns `model`"
     if where not in ('stem','all'): raise ValueError(f"`where` must be 'stem' or 'all', got {where!r}")
     if dl is None and n_batches is not None: raise ValueError("`n_batches` needs `dl`: the batches to compute the statistics on")
     kwargs['stats_every'] = ifnone(stats_every, 4 if where=='stem' else 1)
-    names = stem_convs(model) if where=='stem' else [n for n,o in _leaves(model) if isinstance(o, nn.modules.conv._ConvNd)]
+    stem = stem_convs(model)
+    names = stem if where=='stem' else [n for n,o in _leaves(model) if isinstance(o, nn.modules.conv._ConvNd)]
     if not names: raise ValueError(f"No convolution found in the {where} of {type(model).__name__}")
     plan = []   # (name of the module to replace, conv, bn, its replacement's FastDeconv), and the modules to replace
     news = {}
     for name in names:
+        kw = kwargs | dict(grad_stats=ifnone(grad_stats, where=='stem' or name not in stem))
         pnm,_,cnm = name.rpartition('.')
         parent,conv = model.get_submodule(pnm),model.get_submodule(name)
         if isinstance(parent, ConvLayer) and cnm=='0':
-            bn,new = _conv_layer_bn(parent, pnm),DeconvLayer.from_conv_layer(parent, name=pnm, **kwargs)
+            bn,new = _conv_layer_bn(parent, pnm),DeconvLayer.from_conv_layer(parent, name=pnm, **kw)
             if dl is not None and bn is not None and parent[1] is not bn:
                 raise ValueError(f"Layer `{pnm}` normalises after its activation: the BatchNorm cannot be folded into its convolution")
             news[pnm] = new
@@ -205,7 +208,7 @@ def deconvolutionize(
         _check_convertible(name, conv)
         bn_name,bn = _next_sibling(model, name)
         bn = _norm(bn_name, bn)
-        news[name] = deconv_like(conv, bn, name=name, **kwargs)
+        news[name] = deconv_like(conv, bn, name=name, **kw)
         if bn is not None: news[bn_name] = nn.Identity()
         plan.append((name, conv, bn, news[name]))
     if dl is not None:
