@@ -319,6 +319,12 @@ class DeconvBase(nn.Module):
         self.check_input(x)
         if not self.training: return self.apply_folded(x, *self.folded())
         if not self._fresh_step(): return self.apply_deconv(x, self.running_mean, self.running_deconv)
+        return self.fresh_forward(x)
+
+    def fresh_forward(self,
+        x:Tensor, # A batch of input
+    )->Tensor:
+        "`x` through the layer whitening with its batch statistics, which go into the running ones"
         mean,deconv = self.batch_stats(x)
         self._update_running(mean, deconv)
         return self.apply_deconv(x, mean, deconv)
@@ -463,6 +469,38 @@ class FastDeconv(DeconvBase):
         y = (self.weight.view(g, -1, c) @ P.mT).view(self.nf, x.shape[0], *out).transpose(0, 1)
         if self.bias is not None: y = y + self.bias.to(y.dtype).view(-1, *[1]*len(out))
         return y.contiguous()
+
+    def live_tap(self, x:Tensor)->int|None:
+        "The one kernel position that reads `x` where `x` is 1-pixel maps, zero-padded to one output position; `None` otherwise"
+        if self.padding_mode!='zeros' or math.prod(self.ks)==1 or any(s!=1 for s in (*x.shape[2:], *self.out_size(x))): return None
+        if any(p%d or p//d>=k for p,d,k in zip(self.padding, self.dilation, self.ks)): return None
+        return sum(p//d*math.prod(self.ks[i+1:]) for i,(p,d) in enumerate(zip(self.padding, self.dilation)))
+
+    def fresh_forward(self, x:Tensor)->Tensor:
+        "`x` through the layer whitening with its batch statistics; on 1-pixel maps, from the features that the one live kernel position reads"
+        tap = self.live_tap(x)
+        if tap is None or self._reduce is not None: return super().fresh_forward(x)
+        g,b,k,bs = self.groups,self.block,math.prod(self.ks),x.shape[0]
+        with torch.autocast(x.device.type, enabled=False):
+            X = x.reshape(bs, g, self.nb, b)
+            X = X.to(torch.promote_types(X.dtype, torch.float32))
+            with record_function('deconv_stats'), torch.set_grad_enabled(self.grad_stats and torch.is_grad_enabled()):
+                n,s,M = patch_moments(X)
+                C = M/(n*self.nb) + self.eps*torch.eye(b, dtype=M.dtype, device=M.device)
+                # the other features' covariance is eps*I: two diagonal entries carry its norm and give its whitening scale
+                rest = M.new_tensor([self.eps*math.sqrt(self.nfeat-b-1), self.eps])
+                D = self.isqrt(F.pad(C, (0, 2, 0, 2)) + torch.diag(F.pad(rest, (b, 0))))
+                mean,D,c = s/n,D[:, :b, :b],D[:, -1, -1]
+            with torch.no_grad():
+                full = c.view(g, 1, 1)*torch.eye(self.nfeat, dtype=D.dtype, device=D.device)
+                i = torch.arange(b, device=D.device)*k + tap
+                full[:, i[:, None], i] = D
+                self._update_running(F.pad(mean.reshape(-1, 1), (tap, k-tap-1)).flatten(), full)
+            with record_function('deconv_whiten'):
+                P = ((X-mean).transpose(0, 1).reshape(g, -1, b) @ D.mT).view(g, bs, -1).to(self.weight.dtype)
+        y = (self.weight.flatten(2)[..., tap].reshape(g, -1, P.shape[-1]) @ P.mT).view(self.nf, bs).mT
+        if self.bias is not None: y = y + self.bias.to(y.dtype)
+        return y.reshape(bs, self.nf, *[1]*self.ndim)
 
     def apply_folded(self, x:Tensor, w:Tensor, b:Tensor)->Tensor:
         "Convolve `x` with weight `w` and bias `b`"
