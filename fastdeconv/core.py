@@ -121,7 +121,10 @@ def isqrt_newton_schulz_rows(
         Z = T if Z is None else mul(T, Z)
         if i<n_iter-1: Y = mul(Y, T)
     c,H = Z
-    return (c*torch.eye(X.shape[-1], dtype=X.dtype, device=X.device) + X.mT@H@X/norm)/norm.sqrt()
+    s = norm.sqrt()
+    D = X.mT@(H/(norm*s)@X) # scaled on the r x r side: the n x n result is made once
+    D.diagonal(dim1=-2, dim2=-1).add_(c[..., 0]/s[..., 0])
+    return D
 
 # %% ../nbs/00_core.ipynb #6107462a
 def deconv_block(
@@ -141,31 +144,35 @@ def _gram(X):
     X = X.transpose(0, 1).reshape(X.shape[1], -1, X.shape[-1])
     return X.mT @ X
 
+def _centred(X):
+    "Count, sum and block-centred samples of `X`"
+    n = X.new_tensor(float(X.shape[0]))
+    s = X.sum(0)
+    return n, s, X-s/n
+
 def patch_moments(
     X:Tensor, # Samples, `(samples, groups, blocks, block*k)`
 )->tuple[Tensor,Tensor,Tensor]:
     "Count, sum `(groups, blocks, block*k)` and second moment `(groups, block*k, block*k)` of `X`, each block centred on its mean"
-    n = X.new_tensor(float(X.shape[0]))
-    s = X.sum(0)
-    return n, s, _gram(X-s/n)
+    n,s,Xc = _centred(X)
+    return n, s, _gram(Xc)
 
 class _PatchMoments(torch.autograd.Function):
-    "`patch_moments` of `layer`'s samples of `x`; the backward cuts the samples again rather than keeping them, and needs one product"
+    "`patch_moments` of `layer`'s samples of `x`, keeping the centred samples for a backward of one product"
     @staticmethod
     def forward(ctx, x, layer):
         ctx.layer = layer
-        ctx.save_for_backward(x)
-        return patch_moments(layer.samples(x))
+        n,s,Xc = _centred(layer.samples(x))
+        ctx.save_for_backward(x, Xc)
+        return n, s, _gram(Xc)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dn, ds, dM):
-        x, = ctx.saved_tensors
-        X = ctx.layer.samples(x)
-        Xc = X - X.mean(0)  # the centring's own gradient vanishes: the centred samples sum to zero
+        x,Xc = ctx.saved_tensors  # the centring's own gradient vanishes: the centred samples sum to zero
         g,f = dM.shape[0],dM.shape[-1]
-        dX = (Xc.transpose(0, 1).reshape(g, -1, f) @ (dM + dM.mT)).view(g, X.shape[0], -1, f).transpose(0, 1) + ds
-        return ctx.layer.patches_grad(x, dX.reshape(X.shape[0], -1).to(x.dtype)), None
+        dX = (Xc.transpose(0, 1).reshape(g, -1, f) @ (dM + dM.mT)).view(g, Xc.shape[0], -1, f).transpose(0, 1) + ds
+        return ctx.layer.patches_grad(x, dX.reshape(Xc.shape[0], -1).to(x.dtype)), None
 
 def pool_moments(
     n:Tensor, # Counts of the sets to pool

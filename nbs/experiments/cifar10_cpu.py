@@ -213,3 +213,10 @@ def nograd(arch, idx, nm):
     return f
 lastgrad = [('lastgrad', nograd(deconv_xresnet18_all, (7,), 'lastnograd'), e, dict(seed=s)) for e,s in ((3,0),)]
 go(lastgrad)
+
+# The fully deconvolved network's epoch after the cheaper statistics with the same numbers (Newton-Schulz in the rows'
+# space for the classifier and by the eigenvalues on the CPU, the one live kernel position on 1-pixel maps) and without
+# gradients through its stem's statistics (the default since `stemgrad`): one-epoch runs at its defaults back to back
+# with xresnet18 the usual way, seeds 0-2, on the machine at rest, tag `exact`
+exact = [('exact', a, 1, dict(seed=s, **kw)) for s in range(3) for a,kw in ((xresnet18, dict(usual=True)), (deconv_xresnet18_all, {}))]
+go(exact)
