@@ -486,13 +486,13 @@ class FastDeconv(DeconvBase):
     def fresh_forward(self, x:Tensor)->Tensor:
         "`x` through the layer whitening with its batch statistics; on 1-pixel maps, from the features that the one live kernel position reads"
         tap = self.live_tap(x)
-        if tap is None or self._reduce is not None: return super().fresh_forward(x)
+        if tap is None: return super().fresh_forward(x)
         g,b,k,bs = self.groups,self.block,math.prod(self.ks),x.shape[0]
         with torch.autocast(x.device.type, enabled=False):
             X = x.reshape(bs, g, self.nb, b)
             X = X.to(torch.promote_types(X.dtype, torch.float32))
             with record_function('deconv_stats'), torch.set_grad_enabled(self.grad_stats and torch.is_grad_enabled()):
-                n,s,M = patch_moments(X)
+                n,s,M = patch_moments(X) if self._reduce is None else pool_moments(*patch_moments(X), self._reduce)
                 C = M/(n*self.nb) + self.eps*torch.eye(b, dtype=M.dtype, device=M.device)
                 # the other features' covariance is eps*I: two diagonal entries carry its norm and give its whitening scale
                 rest = M.new_tensor([self.eps*math.sqrt(self.nfeat-b-1), self.eps])
