@@ -220,3 +220,11 @@ go(lastgrad)
 # with xresnet18 the usual way, seeds 0-2, on the machine at rest, tag `exact`
 exact = [('exact', a, 1, dict(seed=s, **kw)) for s in range(3) for a,kw in ((xresnet18, dict(usual=True)), (deconv_xresnet18_all, {}))]
 go(exact)
+# and the deconvolution stem at its defaults with the same exact changes (its layers back-propagate through their
+# statistics, so Newton-Schulz from the eigenvalues and the kept centred samples are its changes), seeds 0-2 at 3 epochs,
+# against the `levers` runs with `stats_every=4` (its defaults since), tag `exact`
+go([('exact', deconv_xresnet18, 3, dict(seed=s)) for s in range(3)])
+# and the same three runs with the code of git 19ed78f, before those changes, in the same session (tag `exact_base`;
+# made with a worktree at that commit first on the path: `git worktree add /tmp/wt 19ed78f`, then from this directory
+# `PYTHONPATH=/tmp/wt OMP_NUM_THREADS=2 python cifar10_cpu.py --only exact_base`)
+go([('exact_base', deconv_xresnet18, 3, dict(seed=s)) for s in range(3)])
