@@ -6,5 +6,6 @@ from .distributed import *
 from .learner import *
 from .data import *
 from .paper import *
+from .records import *
 from .compare import *
 from .bench import *

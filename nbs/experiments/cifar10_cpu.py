@@ -1,4 +1,4 @@
-"CIFAR-10 experiments of `11_cifar10.ipynb` on CPU: each run appends one JSON line to `cifar10_cpu.jsonl`"
+"CIFAR-10 experiments of `12_cifar10.ipynb` on CPU: each run appends one JSON line to `cifar10_cpu.jsonl`"
 # Run from nbs/experiments: OMP_NUM_THREADS=2 python cifar10_cpu.py [--only TAG]; the runs of one tag with --only;
 # runs already in the record are skipped
 import json, re, statistics, sys, time, warnings

@@ -1,4 +1,4 @@
-"The paper's CIFAR-10 setting (`13_paper_cifar10.ipynb`): each run appends one JSON line to `paper_cifar10.jsonl`"
+"The paper's CIFAR-10 setting (`14_paper_cifar10.ipynb`): each run appends one JSON line to `paper_cifar10.jsonl`"
 # Run from nbs/experiments: OMP_NUM_THREADS=2 python paper_cifar10.py [RUN ...]; RUN names are the keys of `plan`
 import json, sys, time, warnings
 from pathlib import Path

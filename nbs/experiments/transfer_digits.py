@@ -1,4 +1,4 @@
-"Transfer-learning experiment of `14_transfer.ipynb`: each result appends one JSON line to `transfer_digits.jsonl`"
+"Transfer-learning experiment of `15_transfer.ipynb`: each result appends one JSON line to `transfer_digits.jsonl`"
 # Run from nbs/experiments: OMP_NUM_THREADS=2 python transfer_digits.py
 # A rerun reuses the pretrained weights (kept in the temp folder) when the record already has the pretraining
 import json, time, warnings
