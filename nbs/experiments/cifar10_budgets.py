@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 from fastai.vision.all import *
 from fastdeconv.all import *
+from torchvision.io import decode_image
 warnings.filterwarnings('ignore')
 here = Path(__file__).resolve().parent
 out = here/'cifar10_budgets.jsonl'
@@ -23,7 +24,7 @@ def images():
     root,folders = image_root(resolve_data(archive))
     files = get_image_files(root, folders=folders[:1] or None).sorted()
     files = files[random_subset(len(files), data['n_items'], data['split_seed'])]
-    return torch.stack([torchvision.io.decode_image(str(f)) for f in files]),files.map(parent_label)
+    return torch.stack([decode_image(str(f)) for f in files]),files.map(parent_label)
 
 def cifar_dls():
     x,y = images()
