@@ -118,14 +118,15 @@ class CachedFolds(Callback):
 
 # %% ../nbs/03_callbacks.ipynb #a2ebc38b
 class EpochTimer(Callback):
-    "Record the wall-clock seconds of each training epoch of the last `fit` (training and validation) in `times`"
+    "Record the wall-clock seconds of each epoch of the last `fit` (training and validation) in `times`, and this process's CPU seconds in `cpu_times`"
     order = Recorder.order+1
-    def __init__(self): self.times,self.t = [],None
+    def __init__(self): self.times,self.cpu_times,self.t = [],[],None
     def before_train(self):
-        if self.epoch==0: self.times = []
-        self.t = time.perf_counter()
+        if self.epoch==0: self.times,self.cpu_times = [],[]
+        self.t = time.perf_counter(),time.process_time()
     def after_epoch(self):
-        if self.t is not None: self.times,self.t = self.times+[time.perf_counter()-self.t],None
+        if self.t is None: return
+        self.times,self.cpu_times,self.t = self.times+[time.perf_counter()-self.t[0]],self.cpu_times+[time.process_time()-self.t[1]],None
 
 # %% ../nbs/03_callbacks.ipynb #07a12e76
 class DeconvMonitor(Callback):

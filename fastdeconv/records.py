@@ -81,14 +81,14 @@ def fit_record(
     epochs:int, # Epochs of `fit_one_cycle`
     **info # What identifies the run (`experiment`, `arch`, `seed`, `config`, ...), recorded first
 )->dict:
-    "Train `learn` with `fit_one_cycle(epochs)` and return its record: `info`, per epoch the losses, metrics and seconds so far, the resolved settings, and the code and machine"
+    "Train `learn` with `fit_one_cycle(epochs)` and return its record: `info`, per epoch the losses, metrics and seconds so far (wall-clock and CPU), the resolved settings, and the code and machine"
     timer,before = EpochTimer(),machine_state()
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, cbs=timer)
     names,rows = learn.recorder.metric_names[1:-1],learn.recorder.values
     losses = [float(o) for o in learn.recorder.losses]
     step = max(1, len(losses)//100)
     return dict(info, epochs=epochs, **{n:[float(r[i]) for r in rows] for i,n in enumerate(names)},
-                seconds=list(accumulate(timer.times)), losses=losses[::step], loss_step=step,
+                seconds=list(accumulate(timer.times)), cpu_seconds=list(accumulate(timer.cpu_times)), losses=losses[::step], loss_step=step,
                 finite=all(map(math.isfinite, losses)), params=sum(p.numel() for p in learn.model.parameters()),
                 **learner_settings(learn), **code_state(), **before, load_after=round(os.getloadavg()[0], 2),
                 date=time.strftime('%Y-%m-%d %H:%M'))
