@@ -21,7 +21,8 @@ from .core import deconv_modules, DeconvLinear
 from .callbacks import StemLR, EpochTimer
 
 # %% auto #0
-__all__ = ['code_state', 'machine_state', 'learner_settings', 'fit_record', 'save_record', 'load_records']
+__all__ = ['code_state', 'machine_state', 'learner_settings', 'fit_record', 'save_record', 'load_records', 'select_runs',
+           'budget_summary', 'budget_table', 'time_to_target', 'plot_budgets', 'runs_from']
 
 # %% ../nbs/08_records.ipynb #e1208fc5
 def _git(root, *args):
@@ -117,3 +118,98 @@ def load_records(
     df = pd.DataFrame([json.loads(l) for l in Path(path).read_text().splitlines() if l])
     for k,v in where.items(): df = df[df[k]==v]
     return df.reset_index(drop=True)
+
+# %% ../nbs/08_records.ipynb #98adc576
+def _final(df, metric, seconds): return df.assign(value=df[metric].str[-1], secs=df[seconds].str[-1])
+
+def select_runs(
+    df:pd.DataFrame, # Records, as `load_records` gives them
+    best=(), # Networks shown at the best point of their grid, chosen on `seed`; the others at `config='defaults'`
+    metric:str='accuracy', # Metric that chooses
+    seed:int=0, # Seed whose runs choose
+    lower:bool=False, # Is a lower `metric` better?
+)->pd.DataFrame:
+    "The runs to show: each network's `defaults`, or for those in `best`, each budget's best config on `seed`, with all its seeds"
+    f,parts = _final(df, metric, metric),[]
+    for (a,_),g in f.groupby(['arch','epochs'], sort=False):
+        s = g[g.seed==seed]
+        if a not in best: parts.append(g[g.config=='defaults'])
+        elif len(s): parts.append(g[g.config==s.loc[s.value.idxmin() if lower else s.value.idxmax()].config])
+    return pd.concat(parts).drop(columns=['value','secs'])
+
+def budget_summary(
+    df:pd.DataFrame, # Runs, one config per network and budget (`select_runs`)
+    metric:str='accuracy', # Metric to summarise
+    seconds:str='cpu_seconds', # 'cpu_seconds' or 'seconds' (wall-clock)
+)->pd.DataFrame:
+    "Per network and budget: config, the final metric's mean, std and values over seeds, and the mean seconds"
+    f = _final(df, metric, seconds)
+    if f.groupby(['arch','epochs']).config.nunique().gt(1).any(): raise ValueError("Several configs for one network and budget: pick one with `select_runs`")
+    return (f.groupby(['arch','epochs'], sort=False).agg(config=('config','first'), mean=('value','mean'), std=('value','std'),
+            values=('value', list), seeds=('seed', list), seconds=('secs','mean')).reset_index())
+
+# %% ../nbs/08_records.ipynb #07b69f56
+def _md(head, rows): return '\n'.join('| '+' | '.join(map(str, r))+' |' for r in [head, ['---']*len(head), *rows])
+
+def _cell(r, scale):
+    s = f"{r['mean']*scale:.1f}"
+    return s + (f" ± {r['std']*scale:.1f}" if r['values'] and len(r['values'])>1 else '')
+
+def budget_table(
+    summary:pd.DataFrame, # `budget_summary`
+    scale:float=100, # Multiply the metric by this (100: accuracy in %)
+    base:str|None=None, # Network whose seconds per epoch are 1.00x; `None`: the first
+)->str:
+    "Markdown table: a row per network, the metric at each budget (mean ± std over seeds), and the seconds per epoch against `base`'s"
+    eps = sorted(summary.epochs.unique())
+    spe = summary.assign(spe=summary.seconds/summary.epochs).groupby('arch', sort=False).spe.median()
+    base = base or spe.index[0]
+    rows = [[a, *(_cell(g[g.epochs==e].iloc[0], scale) if (g.epochs==e).any() else '' for e in eps), f"{spe[a]/spe[base]:.2f}x"]
+            for a,g in summary.groupby('arch', sort=False)]
+    return _md(['network', *(f"{e} epoch{'s' if e>1 else ''}" for e in eps), 'seconds per epoch'], rows)
+
+def time_to_target(
+    summary:pd.DataFrame, # `budget_summary`
+    target:float, # Metric to reach
+    lower:bool=False, # Is a lower metric better?
+)->dict:
+    "Each network's seconds at the shortest budget whose mean reaches `target` (`None` if none does), and that budget"
+    res = {}
+    for a,g in summary.groupby('arch', sort=False):
+        ok = g[g['mean']<=target] if lower else g[g['mean']>=target]
+        res[a] = None if ok.empty else ok.sort_values('seconds').iloc[0][['seconds','epochs']].to_dict()
+    return res
+
+# %% ../nbs/08_records.ipynb #e5cbca47
+def plot_budgets(
+    summary:pd.DataFrame, # `budget_summary`
+    metric:str='validation accuracy', # Label of the metric
+    scale:float=100, # Multiply the metric by this
+    seconds:str='seconds', # Label of the seconds
+    ax=None, # Axes to draw on; `None`: a new figure
+):
+    "The metric against seconds, a line per network through its budgets (mean over seeds), the seeds as points, the budgets labelled"
+    import matplotlib.pyplot as plt
+    if ax is None: _,ax = plt.subplots(figsize=(7, 4.5))
+    for a,g in summary.groupby('arch', sort=False):
+        l, = ax.plot(g.seconds, g['mean']*scale, marker='o', label=a)
+        for r in g.itertuples():
+            ax.scatter([r.seconds]*len(r.values), [v*scale for v in r.values], s=12, color=l.get_color(), alpha=0.5)
+            if len(r.values)>1: ax.errorbar(r.seconds, r.mean*scale, yerr=r.std*scale, color=l.get_color(), capsize=3)
+    for r in summary.drop_duplicates('epochs').itertuples():
+        ax.annotate(f"{r.epochs} ep", (r.seconds, r.mean*scale), textcoords='offset points', xytext=(-10, 8), fontsize=8, alpha=0.7)
+    ax.set(xscale='log', xlabel=seconds, ylabel=metric)
+    ax.legend()
+    return ax
+
+# %% ../nbs/08_records.ipynb #fd23e731
+def runs_from(
+    df:pd.DataFrame, # Records
+)->str:
+    "Which code and machine made the runs, in a sentence for a page: commits (dirty or not), PyTorch, threads, processors and dates"
+    cs = ', '.join(f"{c}{' (dirty)' if d else ''}" for (c,d),_ in df.groupby(['commit','dirty'], sort=False))
+    head = code_state()['commit']
+    same = [c for c in df.commit.unique() if c and head and _git(Path(fastdeconv.__file__).parent, 'diff', '--quiet', c, 'HEAD', '--', '.')=='']
+    lib = 'the library at HEAD unchanged since' if len(same)==df.commit.nunique() else 'the library has changed since'
+    return (f"{len(df)} runs from git {cs} ({lib}), torch {', '.join(df.torch.unique())}, {', '.join(map(str, df.threads.unique()))} "
+            f"thread(s) on {', '.join(map(str, df.cpus.unique()))} processor(s), {df.date.min()} to {df.date.max()}")
