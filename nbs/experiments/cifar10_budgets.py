@@ -50,12 +50,13 @@ def config(recs):
     "The runs `(arch, epochs, seed, settings)` in the order they are run, given the records by run `(arch, epochs, seed, config)`"
     ends,deconvs = (budgets[0], budgets[-1]),[a for a in archs if a!='xresnet18']
     runs = [(a, b, 0, usual if a=='xresnet18' else {}) for b in budgets for a in archs]
-    runs += [('xresnet18', b, 0, g) for b in budgets for g in grid]
+    runs += [('xresnet18', b, 0, g) for b in ends for g in grid]
     for b in ends: runs += [(a, b, s, {}) for s in (1, 2) for a in deconvs] + [('xresnet18', b, s, best(recs, b)) for s in (1, 2)]
     for b in ends:
         for a in deconvs:
             d = recs.get((a, b, 0, 'defaults')) # its defaults' point of the grid is not run twice
             runs += [(a, b, 0, g) for g in grid if d and (d['lr'],d['wd'])!=(g['lr'],g['wd'])]
+    runs += [('xresnet18', b, 0, g) for b in budgets[1:-1] for g in grid]
     return list(dict.fromkeys((a, b, s, tuple(h.items())) for a,b,s,h in runs if h is not None))
 
 def train(arch, epochs, seed, hps):
