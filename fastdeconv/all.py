@@ -7,5 +7,5 @@ from .learner import *
 from .data import *
 from .paper import *
 from .records import *
-from .compare import *
-from .bench import *
+from .compare import compare_archs, compare_report
+from .bench import bench_deconv, bench_report

@@ -191,7 +191,7 @@ go(speed)
 # Gradients through the statistics where they pay (a lever of the cost issue): the fully deconvolved network without
 # them in its stem's three layers only (their statistics cost the most per layer at 32 px; the stem network trains
 # without them, the `levers` runs), with them everywhere else; seed 0 at 3 epochs first (it matched the defaults), then
-# seeds 1-2 and one epoch, tag `stemgrad`. `deconvolutionize` has made this the default since: these runs are those of
+# seeds 1-2 and one epoch, tag `stemgrad`. `convert_deconv` has made this the default since: these runs are those of
 # the current `deconv_xresnet18_all`, recorded under the name below
 def deconv_xresnet18_all_stemnograd(**kwargs): return deconv_xresnet18_all(**kwargs)
 model_meta[deconv_xresnet18_all_stemnograd] = model_meta[deconv_xresnet18_all]

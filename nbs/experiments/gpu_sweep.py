@@ -108,7 +108,7 @@ for wd in (3e-2, 1e-1):
 for lr in (0.1, 0.3, 1.0):
     for wd in (1e-3, 1e-2): run('deconv_xresnet18', opt='sgd', lr=lr, wd=wd, tag='sgd')
 for lr in (0.1, 1.0): run('xresnet18', opt='sgd', lr=lr, wd=1e-3, tag='sgd_bn')
-run('deconv_xresnet18', cbs=(DeconvWarmup, PreciseDeconvStats), tag='cbs')
+run('deconv_xresnet18', cbs=(InitDeconvStats, PreciseDeconvStats), tag='cbs')
 run('deconv_xresnet18_all', tag='all')
 run('deconv_xresnet18_all', block=16, tag='all')
 lrfind('deconv_xresnet18_all', 'sgd')

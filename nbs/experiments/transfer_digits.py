@@ -39,13 +39,13 @@ def rel(a, b): return float((a-b).abs().max()/b.abs().max())
 for where in ('stem','all'):
     for preserve in (False, True):
         set_seed(0)
-        m = deconvolutionize(deepcopy(bn), where, **(dict(dl=cifar.train, n_batches=10) if preserve else {})).eval()
+        m = convert_deconv(deepcopy(bn), where, **(dict(dl=cifar.train, n_batches=10) if preserve_outputs else {})).eval()
         loss,acc = Learner(cifar, m, loss_func=CrossEntropyLossFlat(), metrics=accuracy).validate()
         with torch.no_grad(): diff = rel(m(xb), bn(xb)); diff_train = rel(deepcopy(m).train()(xb), deepcopy(bn).train()(xb))
-        log(step='converted', where=where, preserve=preserve, valid_loss=float(loss), acc=float(acc), rel_diff_eval=diff,
+        log(step='converted', where=where, preserve_outputs=preserve, valid_loss=float(loss), acc=float(acc), rel_diff_eval=diff,
             rel_diff_train=diff_train)
 loss,acc = Learner(cifar, bn, loss_func=CrossEntropyLossFlat(), metrics=accuracy).validate()
-with torch.no_grad(): log(step='converted', where='none', preserve=None, valid_loss=float(loss), acc=float(acc), rel_diff_eval=0.,
+with torch.no_grad(): log(step='converted', where='none', preserve_outputs=None, valid_loss=float(loss), acc=float(acc), rel_diff_eval=0.,
                           rel_diff_bn_train_eval=rel(deepcopy(bn).train()(xb), bn(xb)))
 
 # 3. fine-tune on 600 of the embedded digits (1 channel, 10 classes, 16x16) with `fine_tune(5)`, recording each unfrozen epoch
@@ -53,11 +53,11 @@ digits = get_dls('digits', bs=64, size=16, n_items=600)
 for where,preserve in ((None,None), ('stem',False), ('stem',True), ('all',False), ('all',True)):
     set_seed(0, reproducible=True)
     if where is None: learn = vision_learner(digits, cifar_xresnet18, n_in=1, wd=1e-2, metrics=accuracy, cbs=EpochTimer())
-    else: learn = deconv_learner(digits, cifar_xresnet18, pretrained=True, where=where, preserve=preserve, cbs=EpochTimer())
+    else: learn = deconv_learner(digits, cifar_xresnet18, pretrained=True, where=where, preserve_outputs=preserve, cbs=EpochTimer())
     with learn.no_bar(), learn.no_logging():
         start = learn.validate()
         learn.fine_tune(5)
-    log(step='fine_tune', data='digits', n_items=600, size=16, epochs=5, where=where or 'none', preserve=preserve,
+    log(step='fine_tune', data='digits', n_items=600, size=16, epochs=5, where=where or 'none', preserve_outputs=preserve,
         start_loss=float(start[0]), start_acc=float(start[1]),
         accs=[float(v[2]) for v in learn.recorder.values], valid_loss=[float(v[1]) for v in learn.recorder.values],
         s_per_epoch=learn.epoch_timer.times)
