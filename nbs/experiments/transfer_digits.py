@@ -39,7 +39,7 @@ def rel(a, b): return float((a-b).abs().max()/b.abs().max())
 for where in ('stem','all'):
     for preserve in (False, True):
         set_seed(0)
-        m = convert_deconv(deepcopy(bn), where, **(dict(dl=cifar.train, n_batches=10) if preserve_outputs else {})).eval()
+        m = convert_deconv(deepcopy(bn), where, **(dict(dl=cifar.train, n_batches=10) if preserve else {})).eval()
         loss,acc = Learner(cifar, m, loss_func=CrossEntropyLossFlat(), metrics=accuracy).validate()
         with torch.no_grad(): diff = rel(m(xb), bn(xb)); diff_train = rel(deepcopy(m).train()(xb), deepcopy(bn).train()(xb))
         log(step='converted', where=where, preserve_outputs=preserve, valid_loss=float(loss), acc=float(acc), rel_diff_eval=diff,
