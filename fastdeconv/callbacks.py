@@ -1,4 +1,4 @@
-"""Callbacks that manage the deconvolution statistics during training: warm-up, freezing, precise statistics, monitoring
+"""Callbacks that manage the deconvolution statistics during training: initial statistics, freezing, precise statistics, monitoring
 
 Docs: https://fastdeconv.github.io/fastdeconv/callbacks.html.md"""
 
@@ -61,7 +61,9 @@ class InitDeconvStats(Callback):
     "Set the deconvolution statistics from `n_batches` training batches before the first step of `fit`"
     order = -5 # after `TrainEvalCallback` has put the model on the right device
     def __init__(self, n_batches:int=10): store_attr()
-    def before_fit(self): precise_deconv_stats(self.model, self.dls.train, self.n_batches, self.dls.n_inp)
+    def before_fit(self):
+        "Set the deconvolution statistics from `n_batches` training batches before training starts"
+        precise_deconv_stats(self.model, self.dls.train, self.n_batches, self.dls.n_inp)
 
 @deprecated("`DeconvWarmup` is `InitDeconvStats` now; the old name goes in the next release", category=FutureWarning)
 class DeconvWarmup(InitDeconvStats): "The name of `InitDeconvStats` in fastdeconv 0.2"
@@ -73,8 +75,11 @@ class DeconvStatsFreeze(Callback):
         freeze_at:float=0.75, # Fraction of training after which the statistics stay frozen
     ): store_attr()
     def before_batch(self):
+        "Freeze the statistics on training batches once `pct_train` reaches `freeze_at`"
         if self.training: freeze_deconv_stats(self.model, self.pct_train>=self.freeze_at)
-    def after_fit(self): freeze_deconv_stats(self.model, False)
+    def after_fit(self):
+        "Unfreeze the statistics at the end of `fit`"
+        freeze_deconv_stats(self.model, False)
 
 @deprecated("`FreezeDeconv` is `DeconvStatsFreeze` now; the old name goes in the next release", category=FutureWarning)
 class FreezeDeconv(DeconvStatsFreeze): "The name of `DeconvStatsFreeze` in fastdeconv 0.2"
@@ -86,8 +91,11 @@ class PreciseDeconvStats(Callback):
         n_batches:int=20, # Training batches to pool
         every_epoch:bool=False, # Before every validation rather than the last one only
     ): store_attr(); self.trained = False
-    def after_train(self): self.trained = not hasattr(self.learn, 'lr_finder')
+    def after_train(self):
+        "Note that the epoch trained, unless this is `lr_find`"
+        self.trained = not hasattr(self.learn, 'lr_finder')
     def before_validate(self):
+        "Recompute the statistics after training, before the last validation or, with `every_epoch`, each one"
         if self.trained and (self.every_epoch or self.epoch==self.n_epoch-1):
             precise_deconv_stats(self.model, self.dls.train, self.n_batches, self.dls.n_inp)
         self.trained = False
@@ -98,30 +106,43 @@ class StemLR(Callback):
     order = ParamScheduler.order+1 # after the scheduler has set the learning rates of the batch
     def __init__(self, mult:float=10.): store_attr(); self.base = None
     def before_fit(self):
+        "Check that the optimiser has the stem in a parameter group of its own"
         if self.opt is not None and len(self.opt.param_lists)<2: # `validate` runs `before_fit` without an optimiser
             raise ValueError("StemLR needs the model split into parameter groups, the stem first: pass a `splitter` "
                              "to the Learner (fastdeconv's models have one in `model_meta`), or remove StemLR")
     def _set(self, lr0): self.opt.set_hyper('lr', [lr0]+[h['lr'] for h in self.opt.hypers[1:]])
     def before_batch(self):
+        "Scale the stem's learning rate by `mult` for this training step"
         if not self.training: return
         self.base = self.opt.hypers[0]['lr']
         self._set(self.base*self.mult)
     def _restore(self):
         if self.base is not None: self._set(self.base)
         self.base = None
-    def after_batch(self): self._restore()
-    def after_cancel_batch(self): self._restore()
-    def after_fit(self): self._restore()
+    def after_batch(self):
+        "Put back the stem's scheduled learning rate after the step"
+        self._restore()
+    def after_cancel_batch(self):
+        "Put back the stem's scheduled learning rate when the batch is cancelled"
+        self._restore()
+    def after_fit(self):
+        "Put back the stem's scheduled learning rate at the end of `fit`"
+        self._restore()
 
 # %% ../nbs/03_callbacks.ipynb #66afc9c1
 class CachedFolds(Callback):
     "Fold each deconvolution layer's running statistics into its weights once per validation (`cached_folds`)"
     def __init__(self): self.stack = ExitStack()
-    def before_fit(self): self.stack.close()
+    def before_fit(self):
+        "Close a `cached_folds` context an interrupted validation left open"
+        self.stack.close()
     def before_validate(self):
+        "Open a fresh `cached_folds` context for this validation"
         self.stack.close()
         self.stack.enter_context(cached_folds())
-    def after_validate(self): self.stack.close()
+    def after_validate(self):
+        "Close the `cached_folds` context, so no fold outlives the validation"
+        self.stack.close()
 
 # %% ../nbs/03_callbacks.ipynb #a2ebc38b
 class EpochTimer(Callback):
@@ -129,9 +150,11 @@ class EpochTimer(Callback):
     order = Recorder.order+1
     def __init__(self): self.times,self.cpu_times,self.t = [],[],None
     def before_train(self):
+        "Start the epoch's clocks, clearing the times on the first epoch of `fit`"
         if self.epoch==0: self.times,self.cpu_times = [],[]
         self.t = time.perf_counter(),time.process_time()
     def after_epoch(self):
+        "Record the epoch's wall-clock and CPU seconds"
         if self.t is None: return
         self.times,self.cpu_times,self.t = self.times+[time.perf_counter()-self.t[0]],self.cpu_times+[time.process_time()-self.t[1]],None
 
@@ -141,11 +164,13 @@ class DeconvMonitor(Callback):
     run_valid = False
     def __init__(self, every:int=20): store_attr(); self.hooks = None
     def before_fit(self):
+        "Remove leftover hooks, name the deconvolution layers and clear `recorder.deconv_stats`"
         self._remove()
         self.names = {m:n for n,m in self.model.named_modules() if isinstance(m, DeconvBase)}
         self.recorder.deconv_stats = []
 
     def before_batch(self):
+        "Hook the deconvolution layers on every `every`-th training batch"
         if self.train_iter%self.every==0: self.hooks = Hooks(list(self.names), self._record)
 
     def _record(self, m, inp, out):
@@ -157,9 +182,15 @@ class DeconvMonitor(Callback):
     def _remove(self):
         if self.hooks is not None: self.hooks.remove()
         self.hooks = None
-    def after_pred(self): self._remove()
-    def after_cancel_batch(self): self._remove()
-    def after_fit(self): self._remove()
+    def after_pred(self):
+        "Remove the hooks after the forward pass"
+        self._remove()
+    def after_cancel_batch(self):
+        "Remove the hooks when the batch is cancelled"
+        self._remove()
+    def after_fit(self):
+        "Remove any hooks left at the end of `fit`"
+        self._remove()
 
 # %% ../nbs/03_callbacks.ipynb #b096435c
 @patch

@@ -334,14 +334,19 @@ class DeconvBase(nn.Module):
         return fresh
 
     def forward(self, x:Tensor)->Tensor:
+        "Whiten `x` with the running statistics in eval mode, or with its batch statistics in training, then apply the layer"
         self.check_input(x)
         if not self.training: return self.apply_folded(x, *self.folded())
         if x.numel()==0: return self.apply_folded(x, *self.fold(self.running_mean, self.running_deconv)) # no statistics, no step
         if not self._fresh_step(): return self.apply_deconv(x, self.running_mean, self.running_deconv)
         return self._fresh_forward(x)
 
-    def get_extra_state(self): return torch.tensor(self.phase) # a tensor, as code that walks a `state_dict` expects
-    def set_extra_state(self, state): self.phase = int(state)
+    def get_extra_state(self):
+        "The layer's `phase` in `stats_every`, saved as extra state in the `state_dict`"
+        return torch.tensor(self.phase) # a tensor, as code that walks a `state_dict` expects
+    def set_extra_state(self, state):
+        "Restore `phase` from the extra state of a `state_dict`"
+        self.phase = int(state)
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, *args):
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, *args)
         if prefix+'_extra_state' in missing_keys: missing_keys.remove(prefix+'_extra_state') # a checkpoint of v0.2 has no step count
@@ -537,6 +542,7 @@ class FastDeconv(DeconvBase):
         return getattr(F, f'conv{self.ndim}d')(x, w, b, self.stride, pad, self.dilation, self.groups)
 
     def extra_repr(self):
+        "The layer's sizes and non-default settings, as shown in its repr"
         s = f'{self.ni}, {self.nf}, ks={self.ks}, stride={self.stride}, padding={self.padding}'
         if any(d>1 for d in self.dilation): s += f', dilation={self.dilation}'
         if self.groups>1: s += f', groups={self.groups}'
@@ -621,5 +627,6 @@ class DeconvLinear(DeconvBase):
         return F.linear(x, w, b)
 
     def extra_repr(self):
+        "The layer's sizes and non-default settings, as shown in its repr"
         s = f'{self.ni}, {self.nf}' + (', bias=False' if self.bias is None else '')
         return s + f', block={self.block}, ' + self._stats_repr()
