@@ -25,7 +25,7 @@ from .callbacks import *
 from .distributed import SyncDeconv
 
 # %% auto #0
-__all__ = ['deconv_learner', 'robust_steep', 'DeviceMixedPrecision']
+__all__ = ['deconv_learner', 'robust_steep', 'DeviceMixedPrecision', 'compile_learner']
 
 # %% ../nbs/05_learner.ipynb #b675ba9c
 def _task(y):
@@ -135,3 +135,16 @@ class DeviceMixedPrecision(MixedPrecision):
         super().before_fit()
         dtype = torch.bfloat16 if self.amp_mode==AMPMode.BF16 else torch.float16
         self.autocast = torch.autocast(torch.device(self.dls.device or 'cpu').type, dtype=dtype)
+
+# %% ../nbs/05_learner.ipynb #e649f592
+def _plain_inputs(m, args): return tuple(a.as_subclass(torch.Tensor) if isinstance(a, torch.Tensor) else a for a in args)
+
+def compile_learner(
+    learn:Learner, # The learner whose model to compile
+    **kwargs # Passed to `torch.compile` (`mode`, `dynamic`, `backend`, ...)
+)->Learner:
+    "Compile `learn.model` with `torch.compile`, its optimiser created first and its inputs given as plain tensors"
+    if learn.opt is None: learn.create_opt()
+    learn.model = torch.compile(learn.model, **kwargs)
+    learn.model.register_forward_pre_hook(_plain_inputs)
+    return learn
