@@ -1,6 +1,6 @@
-"Transfer-learning experiment of `15_transfer.ipynb`: each result appends one JSON line to `transfer_digits.jsonl`"
+"Transfer-learning experiment of `15_transfer.ipynb`: each result one JSON line of `transfer_digits.jsonl`, rewritten by each run"
 # Run from nbs/experiments: OMP_NUM_THREADS=2 python transfer_digits.py
-# A rerun reuses the pretrained weights (kept in the temp folder) when the record already has the pretraining
+# Each line has the code (git commit, dirty) and the machine; the fine-tunes' and the pretraining's the settings they resolved
 import json, time, warnings
 from copy import deepcopy
 from fastai.vision.all import *
@@ -9,8 +9,9 @@ warnings.filterwarnings('ignore')
 out,archive = Path('transfer_digits.jsonl'),Path('../../../shared/data/cifar10-train.tgz')
 weights = Path(tempfile.gettempdir())/'fastdeconv_transfer'/'cifar_xresnet18.pth'
 
-def log(**kw):
-    with out.open('a') as f: f.write(json.dumps(kw)+'\n')
+def log(learn=None, **kw):
+    rec = dict(learner_settings(learn) if learn else {}, **kw, **code_state(), **machine_state(), date=time.strftime('%Y-%m-%d %H:%M'))
+    with out.open('a') as f: f.write(json.dumps(rec)+'\n')
 
 def cifar_xresnet18(pretrained=False, **kwargs):
     "fastai's xresnet18 for 10 classes, with the weights pretrained on CIFAR-10 below if `pretrained`"
@@ -22,15 +23,14 @@ model_meta[cifar_xresnet18] = {**model_meta[xresnet18]}
 # 1. pretrain a BatchNorm xresnet18 on 8,000 CIFAR-10 images at 16x16 (7,200 to train)
 set_seed(0, reproducible=True)
 cifar = get_dls(archive, bs=128, size=16, n_items=8_000, valid_pct=0.1, seed=42, stats=cifar_stats, verify=False)
-if weights.exists() and out.exists() and '"pretrain"' in out.read_text(): bn = cifar_xresnet18(pretrained=True)
-else:
-    learn = Learner(cifar, xresnet18(n_out=10), wd=1e-2, metrics=accuracy, cbs=EpochTimer())
-    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(2, 1e-2)
-    weights.parent.mkdir(exist_ok=True)
-    torch.save(learn.model.state_dict(), weights)
-    log(step='pretrain', data='cifar10', n_items=8_000, size=16, epochs=2, accs=[float(v[2]) for v in learn.recorder.values],
-        s_per_epoch=learn.epoch_timer.times, torch=torch.__version__, threads=torch.get_num_threads())
-    bn = learn.model
+out.unlink(missing_ok=True)
+learn = Learner(cifar, xresnet18(n_out=10), lr=1e-2, wd=1e-2, metrics=accuracy, cbs=EpochTimer())
+with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(2)
+weights.parent.mkdir(exist_ok=True)
+torch.save(learn.model.state_dict(), weights)
+log(learn, step='pretrain', data='cifar10', n_items=8_000, size=16, epochs=2, accs=[float(v[2]) for v in learn.recorder.values],
+    s_per_epoch=learn.epoch_timer.times)
+bn = learn.model
 
 # 2. right after conversion: each network on the CIFAR-10 validation set, and how far its outputs are from the BN network's
 bn = bn.eval()
@@ -57,7 +57,7 @@ for where,preserve in ((None,None), ('stem',False), ('stem',True), ('all',False)
     with learn.no_bar(), learn.no_logging():
         start = learn.validate()
         learn.fine_tune(5)
-    log(step='fine_tune', data='digits', n_items=600, size=16, epochs=5, where=where or 'none', preserve_outputs=preserve,
+    log(learn, step='fine_tune', data='digits', n_items=600, size=16, epochs=5, lr=2e-3, schedule='fine_tune(5): base_lr 2e-3, lr_mult 100 (fastai defaults)', where=where or 'none', preserve_outputs=preserve,
         start_loss=float(start[0]), start_acc=float(start[1]),
         accs=[float(v[2]) for v in learn.recorder.values], valid_loss=[float(v[1]) for v in learn.recorder.values],
         s_per_epoch=learn.epoch_timer.times)
