@@ -34,7 +34,7 @@ def cifar_dls():
 # The networks: fastai's xresnet18 the usual way (a plain `Learner`, Adam, one-cycle) at each point of the grid, the
 # deconvolution networks with `deconv_learner`'s defaults at every budget, and at the other points of the grid at the
 # shortest and longest budgets; seeds 1 and 2 at those budgets, xresnet18 at its best point of the grid on seed 0; and
-# the stem without its learning-rate multiplier at the longest budget. The cheap seeds of the shortest budget run first.
+# the stem without its learning-rate multiplier at the longest budget. The cheap seeds of the two shortest budgets run first.
 budgets = (1, 2, 4, 8, 16)
 grid = [dict(lr=lr, wd=wd) for lr in (3e-3, 1e-2) for wd in (1e-2, 1e-1)]
 usual = dict(lr=1e-2, wd=1e-2) # fastai's xresnet18 as most train it (the stem's defaults too)
@@ -55,6 +55,7 @@ def config(recs):
         return [(a, b, 0, g) for a in deconvs for d in [recs.get((a, b, 0, 'defaults'))] for g in grid if d and (d['lr'],d['wd'])!=(g['lr'],g['wd'])]
     runs = [(a, b, 0, usual if a=='xresnet18' else {}) for b in budgets for a in archs]
     runs += [('xresnet18', budgets[0], 0, g) for g in grid] + seeds(budgets[0])
+    runs += [(a, budgets[1], s, usual if a=='xresnet18' else {}) for s in (1, 2) for a in archs] # the second budget's seeds, xresnet18 the usual way
     runs += [('xresnet18', budgets[-1], 0, g) for g in grid]
     runs += seeds(budgets[-1]) + deconv_grid(budgets[-1]) + [('deconv_xresnet18', budgets[-1], 0, dict(stem_lr_mult=1))]
     runs += deconv_grid(budgets[0])
