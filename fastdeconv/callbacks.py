@@ -15,7 +15,7 @@ from fastcore.basics import store_attr, patch
 from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler
 from fastai.callback.hook import Hooks
-from fastai.learner import Recorder
+from fastai.learner import Recorder, _cast_tensor
 from typing_extensions import deprecated
 from .core import *
 
@@ -45,7 +45,7 @@ def precise_deconv_stats(
         for m in ms: m.frozen,m.stats_every = False,1 # the layers after a deconvolution see it whiten with the batch's statistics
         model.train()
         with torch.no_grad(), Hooks(ms, lambda m,i,o: acc[m].append(m.moments(i[0])), detach=False):
-            for b in islice(dl, n_batches): model(*b[:n_inp]); seen += 1
+            for b in islice(dl, n_batches): model(*_cast_tensor(b[:n_inp])); seen += 1 # plain tensors, as fastai's loop gives (`CastToTensor`)
     finally:
         for m,mom in bns: m.momentum = mom
         for m,frozen,k in modes: m.frozen,m.stats_every = frozen,k

@@ -137,14 +137,11 @@ class DeviceMixedPrecision(MixedPrecision):
         self.autocast = torch.autocast(torch.device(self.dls.device or 'cpu').type, dtype=dtype)
 
 # %% ../nbs/05_learner.ipynb #e649f592
-def _plain_inputs(m, args): return tuple(a.as_subclass(torch.Tensor) if isinstance(a, torch.Tensor) else a for a in args)
-
 def compile_learner(
     learn:Learner, # The learner whose model to compile
     **kwargs # Passed to `torch.compile` (`mode`, `dynamic`, `backend`, ...)
 )->Learner:
-    "Compile `learn.model` with `torch.compile`, its optimiser created first and its inputs given as plain tensors"
+    "Compile `learn.model` with `torch.compile`, its optimiser created first (fastai's splitter indexes the model)"
     if learn.opt is None: learn.create_opt()
     learn.model = torch.compile(learn.model, **kwargs)
-    learn.model.register_forward_pre_hook(_plain_inputs)
     return learn
